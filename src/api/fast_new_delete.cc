@@ -1,0 +1,11 @@
+// C++ operator new/delete bound to the fast allocator.
+#include "src/api/c_arg_checks.h"
+#include "src/api/global.h"
+
+namespace scalloc::api {
+namespace {
+SC_ALWAYS_INLINE internal::Allocator<internal::FastPolicy>& ApiAllocator() { return g_allocator<internal::FastPolicy>; }
+}  // namespace
+}  // namespace scalloc::api
+
+#include "src/api/new_delete_api.inc"

@@ -1,0 +1,17 @@
+// Compiler abstraction macros used by every layer. No behaviour, only attributes and hints.
+#ifndef SCALLOC_SRC_BASE_COMPILER_H_
+#define SCALLOC_SRC_BASE_COMPILER_H_
+
+#define SC_ALWAYS_INLINE inline __attribute__((always_inline))
+#define SC_NOINLINE __attribute__((noinline))
+#define SC_COLD __attribute__((cold))
+#define SC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SC_CONSTINIT constinit
+#define SC_EXPORT __attribute__((visibility("default")))
+#define SC_CACHELINE_ALIGNED alignas(64)
+
+// Hides a value from the optimizer (used where the compiler's malloc attribute knowledge would fold a compare).
+#define SC_OPAQUE(x) __asm__ volatile("" : "+r"(x))
+
+#endif  // SCALLOC_SRC_BASE_COMPILER_H_

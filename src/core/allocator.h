@@ -1,0 +1,308 @@
+// Allocator<Policy, Os>: one complete scalloc instance (arena, span pool, LAB registry, large objects) and its
+// malloc-level operations. This header holds the class and the inline fast paths; the slow paths are in
+// allocator_slow_paths.h and the invariant walkers in allocator_testing.h.
+//
+// Thread safety: every public function may be called from any thread concurrently, except the ...ForTesting
+// functions that say otherwise and Configure (before Init only).
+#ifndef SCALLOC_SRC_CORE_ALLOCATOR_H_
+#define SCALLOC_SRC_CORE_ALLOCATOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "src/base/asan.h"
+#include "src/base/bits.h"
+#include "src/base/check.h"
+#include "src/base/compiler.h"
+#include "src/base/spin_lock.h"
+#include "src/core/arena.h"
+#include "src/core/free_list.h"
+#include "src/core/lab.h"
+#include "src/core/lab_registry.h"
+#include "src/core/large_object.h"
+#include "src/core/options.h"
+#include "src/core/policy.h"
+#include "src/core/report.h"
+#include "src/core/size_classes.h"
+#include "src/core/span.h"
+#include "src/core/span_pool.h"
+#include "src/core/stats.h"
+#include "src/os/os.h"
+
+namespace scalloc::internal {
+
+// Requests above this are refused outright (glibc refuses sizes above PTRDIFF_MAX the same way).
+inline constexpr size_t kMaxRequestBytes = size_t{PTRDIFF_MAX};
+
+template <AllocatorPolicy P, class Os = SystemOs>
+class Allocator {
+ public:
+  using Policy = P;
+  static constexpr bool kHardened = P::kValidateFree;
+
+  constexpr Allocator() = default;
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
+
+  // Replaces the options (default: parsed from SCALLOC_OPTIONS at Init). Only before Init().
+  void Configure(const Options& options) {
+    options_ = options;
+    configured_ = true;
+  }
+
+  // Reserves the arena and sets up the instance. Idempotent and thread-safe; false when memory is not
+  // available (every allocation then fails with ENOMEM).
+  bool Init() {
+    if (SC_LIKELY(initialized_.load(std::memory_order_acquire))) return true;
+    return InitSlow();
+  }
+
+  // --- malloc-level operations -------------------------------------------------------------------------
+
+  SC_ALWAYS_INLINE void* Alloc(size_t size) {
+    const ThreadBinding& binding = tls_binding_;
+    if (SC_LIKELY(size <= kMaxSmallSize && binding.token == token_)) {
+      SpanMeta* span = binding.lab->hot[SizeToClass(size)];
+      void* block = span->free_list;
+      if (SC_LIKELY(block != nullptr)) return PopBlock(span, block);
+    }
+    return AllocSlow(size, kMinAlignment);
+  }
+
+  void* AllocZeroed(size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) return FailNoMemory();
+    void* block = Alloc(total);
+    // Large objects are fresh mappings and already zero.
+    if (block != nullptr && total <= kMaxSmallSize) std::memset(block, 0, total);
+    return block;
+  }
+
+  void* AllocAligned(size_t alignment, size_t size) {
+    SC_DCHECK(IsPowerOfTwo(alignment));
+    if (alignment <= kMinAlignment) return Alloc(size);
+    return AllocSlow(size, alignment);
+  }
+
+  SC_ALWAYS_INLINE void Free(void* pointer) {
+    uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+    if (SC_LIKELY(arena_.Contains(address))) {
+      SpanMeta* span = arena_.MetaOf(address);
+      if constexpr (kHardened) {
+        FreeSmallChecked(span, pointer);
+      } else if (SC_LIKELY(span->owner.load(std::memory_order_relaxed) == tls_binding_.lab)) {
+        PushLocal(span, pointer);
+      } else {
+        FreeRemote(span, pointer);
+      }
+      return;
+    }
+    FreeOutsideArena(pointer);
+  }
+
+  // free_sized / sized delete: hardened mode checks the size against the block.
+  void FreeSized(void* pointer, size_t size) {
+    if constexpr (P::kCheckSizedFree) {
+      if (pointer != nullptr && !SizeMatches(pointer, size, kMinAlignment)) return;
+    }
+    Free(pointer);
+  }
+  void FreeAlignedSized(void* pointer, size_t alignment, size_t size) {
+    if constexpr (P::kCheckSizedFree) {
+      if (pointer != nullptr && !SizeMatches(pointer, size, alignment)) return;
+    }
+    Free(pointer);
+  }
+
+  void* Realloc(void* pointer, size_t size);
+
+  // The usable size of a live block; 0 for nullptr. Equal in both policies for equal requests.
+  size_t UsableSize(const void* pointer);
+
+  // Returns cached spans' memory to the OS (malloc_trim). Returns the number of bytes released.
+  size_t Trim() { return initialized() ? pool_.Trim() : 0; }
+
+  // --- fork support (the global instance registers these with pthread_atfork) -----------------------------
+  void PrepareFork();
+  void ParentAfterFork();
+  void ChildAfterFork();
+
+  // --- statistics and options ------------------------------------------------------------------------------
+  void CollectStats(Stats* stats);
+  const Options& options() const { return options_; }
+  bool initialized() const { return initialized_.load(std::memory_order_acquire); }
+  static constexpr const char* PolicyName() { return P::kName; }
+
+  // --- testing -------------------------------------------------------------------------------------------
+  // Walks every structure and checks its invariants. Only while no other thread uses the instance.
+  bool IsValidForTesting();
+  // Unmaps everything; Init() may be called again. Only while no other thread uses the instance.
+  void ReleaseAllForTesting();
+  // Hands the calling thread's LAB back, as thread exit does.
+  void FlushThreadCacheForTesting();
+  // Sum of the usable sizes of live blocks. Only while no other thread uses the instance.
+  size_t LiveBytesForTesting();
+  const Arena<Os>& ArenaForTesting() const { return arena_; }
+  SpanMeta* SpanOfForTesting(const void* pointer) {
+    return arena_.Contains(reinterpret_cast<uintptr_t>(pointer))
+               ? arena_.MetaOf(reinterpret_cast<uintptr_t>(pointer))
+               : nullptr;
+  }
+  uintptr_t EncodeLinkForTesting(const void* slot, uintptr_t next) const {
+    return codec_.EncodeForTesting(slot, next);
+  }
+
+ private:
+  // One per size class, on its own cache line: the reusable-span list and the lock that orders list
+  // membership with span-state transitions.
+  struct alignas(64) ClassList {
+    SpinLock lock;
+    uint32_t head = kNoIndex;
+    uint32_t length = 0;
+  };
+
+  // --- fast-path helpers ---------------------------------------------------------------------------------
+  SC_ALWAYS_INLINE void* PopBlock(SpanMeta* span, void* block) {
+    void* next = codec_.Load(block);
+    if constexpr (P::kEncodeFreeLists || P::kDetectDoubleFree) {
+      if (SC_UNLIKELY(!CheckPoppedBlock(span, block, next))) return PopCorrupted(span, block, next);
+    }
+    span->free_list = next;
+    AsanUnpoison(block, span->block_bytes);
+    return block;
+  }
+
+  // Hardened pop checks: the next link is a block of this span, and the popped block was free.
+  SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next) {
+    uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
+    if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks,
+                     span->div_magic)) {
+      return false;
+    }
+    if constexpr (P::kDetectDoubleFree) {
+      uint32_t index = BlockIndex(span, reinterpret_cast<uintptr_t>(block) - start);
+      uint64_t bit = uint64_t{1} << (index & 63);
+      uint64_t old = BitmapWord(span, index).fetch_or(bit, std::memory_order_relaxed);
+      if (old & bit) return false;
+    }
+    return true;
+  }
+
+  SC_ALWAYS_INLINE void PushLocal(SpanMeta* span, void* block) {
+    codec_.Store(block, span->free_list);
+    AsanPoisonFreeBlock(block, span->block_bytes);
+    span->free_list = block;
+  }
+
+  // Hardened free of a pointer inside the arena: validates, clears the allocation bit, then frees locally
+  // or remotely.
+  SC_ALWAYS_INLINE void FreeSmallChecked(SpanMeta* span, void* pointer) {
+    uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+    uintptr_t start = address & ~(kVirtualSpanBytes - 1);
+    uint32_t block_bytes = span->block_bytes;
+    uintptr_t offset = address - start;
+    if (SC_UNLIKELY(block_bytes == 0 || offset >= uintptr_t{block_bytes} * span->num_blocks)) {
+      return ReportFreeOfUnusedMemory(span, pointer);
+    }
+    if constexpr (P::kSpanChecksum) {
+      if (SC_UNLIKELY(span->checksum != SpanChecksum(span, start))) return ReportCorruptedSpan(pointer);
+    }
+    uint32_t index = BlockIndex(span, offset);
+    if (SC_UNLIKELY(uintptr_t{index} * block_bytes != offset)) {
+      return ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
+    }
+    if constexpr (P::kDetectDoubleFree) {
+      uint64_t bit = uint64_t{1} << (index & 63);
+      uint64_t old = BitmapWord(span, index).fetch_and(~bit, std::memory_order_relaxed);
+      if (SC_UNLIKELY((old & bit) == 0)) return ReportDoubleFree(pointer, span->class_id, block_bytes);
+    }
+    if (SC_UNLIKELY(zero_on_free_)) std::memset(pointer, 0, block_bytes);
+    if (SC_LIKELY(span->owner.load(std::memory_order_relaxed) == tls_binding_.lab)) {
+      PushLocal(span, pointer);
+    } else {
+      FreeRemote(span, pointer);
+    }
+  }
+
+  SC_ALWAYS_INLINE uint32_t BlockIndex(const SpanMeta* span, uintptr_t offset) const {
+    return static_cast<uint32_t>((offset * span->div_magic) >> kDivisionShift);
+  }
+  SC_ALWAYS_INLINE std::atomic<uint64_t>& BitmapWord(const SpanMeta* span, uint32_t block_index) const {
+    return arena_.BitmapOf(arena_.IndexOf(span))[block_index >> 6];
+  }
+  SC_ALWAYS_INLINE uint32_t SpanChecksum(const SpanMeta* span, uintptr_t start) const {
+    uint64_t x = (uint64_t{span->class_id} << 32 | span->num_blocks) ^ start ^ checksum_secret_;
+    x ^= span->block_bytes * 0xff51afd7ed558ccdull;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return static_cast<uint32_t>(x >> 29) | 1;
+  }
+
+  // --- slow paths (allocator_slow_paths.h) -----------------------------------------------------------------
+  bool InitSlow();
+  SC_NOINLINE void* AllocSlow(size_t size, size_t alignment);
+  void* AllocFromClass(size_t class_id);
+  void* RefillAndPop(Lab* lab, size_t class_id);
+  SC_NOINLINE void* PopCorrupted(SpanMeta* span, void* block, void* next);
+  bool BindThread();
+  SpanMeta* AcquireSpan(Lab* lab, size_t class_id);
+  SpanMeta* ReviveReusableSpan(Lab* lab, size_t class_id);
+  SpanMeta* PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t index);
+  void CarveFreshBlocks(Lab* lab, SpanMeta* span);
+  bool TryReleaseFullSpan(SpanMeta* span);
+  void ReleaseHotSpan(SpanMeta* span);
+  void ReleaseLab(Lab* lab);
+  SC_NOINLINE void FreeRemote(SpanMeta* span, void* block);
+  void FreeRemoteWithTransition(SpanMeta* span, void* block);
+  SpanState NextState(const SpanMeta* span, RemoteWord word_after_push) const;
+  void LinkReusableLocked(ClassList& list, SpanMeta* span);
+  void UnlinkReusableLocked(ClassList& list, SpanMeta* span);
+  void RetireSpan(SpanMeta* span);
+  SC_NOINLINE void FreeOutsideArena(void* pointer);
+  SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
+  bool SizeMatches(void* pointer, size_t size, size_t alignment);
+  void* FailNoMemory() {
+    Os::SetErrno(kErrnoNoMemory);
+    return nullptr;
+  }
+  static void OnThreadExit(void* lab);
+  uintptr_t SpanStart(const SpanMeta* span) const { return arena_.SpanStartOf(span); }
+  void* HeadPointer(const SpanMeta* span, uint32_t head) const {
+    return head == 0 ? nullptr : reinterpret_cast<void*>(SpanStart(span) + RemoteWord::OffsetOfHead(head));
+  }
+
+  // --- state ---------------------------------------------------------------------------------------------
+  // The per-thread binding: one slot per instantiation (Fast and Hardened get distinct slots).
+  static inline constinit thread_local ThreadBinding tls_binding_{};
+  // Instance tokens are unique over the process lifetime, so a thread's stale binding to a released
+  // instance can never match a new instance at the same address.
+  static inline std::atomic<uint64_t> next_token_{1};
+
+  uint64_t token_ = 0;  // 0 until Init: never equal to a live binding except the empty one
+  Arena<Os> arena_;
+  LinkCodec<P> codec_;
+  uint64_t checksum_secret_ = 0;
+  bool zero_on_free_ = false;
+  bool configured_ = false;
+  unsigned thread_key_ = 0;
+  std::atomic<bool> initialized_{false};
+  SpinLock init_lock_;
+  Options options_;
+  SpanPool<Os, P::kGuardRegions> pool_;
+  LabRegistry<Os> registry_;
+  LargeObjects<P, Os> large_;
+  ClassList class_lists_[kNumClasses];
+};
+
+}  // namespace scalloc::internal
+
+#include "src/core/allocator_slow_paths.h"  // IWYU pragma: export
+#include "src/core/allocator_testing.h"     // IWYU pragma: export
+
+namespace scalloc::internal {
+extern template class Allocator<FastPolicy, SystemOs>;
+extern template class Allocator<HardenedPolicy, SystemOs>;
+}  // namespace scalloc::internal
+
+#endif  // SCALLOC_SRC_CORE_ALLOCATOR_H_

@@ -1,0 +1,684 @@
+// Slow paths of Allocator<P, Os>: initialization, thread binding, LAB refill, span acquisition and release,
+// remote frees with their span-state transitions, large objects, realloc. Included by allocator.h only.
+//
+// Span-state protocol (see span.h for the states; docs/design.md for the argument):
+// - Only the owning LAB moves a span out of kHot (TryReleaseFullSpan, ReleaseHotSpan); only a reviver (under
+//   the class lock) or PrepareFreshSpan moves a span into kHot, bumping the epoch.
+// - Freers push onto the remote list with one CAS on the remote word. A push that changes the state (floating
+//   -> reusable, reusable/floating -> free) is done while holding the class lock, and in the same critical
+//   section the span is linked into or unlinked from the reusable list.
+// - The CAS that moves a span to kFree is made by exactly one thread, which then alone returns it to the pool.
+#ifndef SCALLOC_SRC_CORE_ALLOCATOR_SLOW_PATHS_H_
+#define SCALLOC_SRC_CORE_ALLOCATOR_SLOW_PATHS_H_
+
+// This header is a part of allocator.h; including it alone is an error.
+#include "src/core/allocator.h"
+
+namespace scalloc::internal {
+
+template <AllocatorPolicy P, class Os>
+bool Allocator<P, Os>::InitSlow() {
+  SpinLockGuard guard(init_lock_);
+  if (initialized_.load(std::memory_order_relaxed)) return true;
+  if (!configured_) {
+    options_ = Options();
+    options_.Parse(Os::GetEnv("SCALLOC_OPTIONS"));
+  }
+  zero_on_free_ = options_.zero_on_free < 0 ? P::kZeroOnFreeDefault : options_.zero_on_free != 0;
+  uint64_t secrets[2];
+  Os::FillRandom(secrets, sizeof(secrets));
+  codec_.SetSecret(secrets[0]);
+  checksum_secret_ = secrets[1];
+  size_t arena_bytes = static_cast<size_t>(options_.arena_gib) << 30;
+  if (!arena_.Init(arena_bytes, /*accessible=*/!P::kGuardRegions, P::kDetectDoubleFree)) return false;
+  if (!registry_.Init()) {
+    arena_.Release();
+    return false;
+  }
+  if (!Os::CreateThreadKey(&thread_key_, &OnThreadExit)) {
+    registry_.Release();
+    arena_.Release();
+    return false;
+  }
+  unsigned cpus = Os::NumCpus();
+  pool_.Init(&arena_, static_cast<size_t>(options_.span_cache_mib) << 20, cpus);
+  for (ClassList& list : class_lists_) {
+    list.head = kNoIndex;
+    list.length = 0;
+  }
+  token_ = next_token_.fetch_add(1, std::memory_order_relaxed);
+  // Release pairs with the acquire in Init(): a thread that sees initialized_ sees the whole setup.
+  initialized_.store(true, std::memory_order_release);
+  if (options_.verbose) {
+    char storage[200];
+    TextBuffer text(storage, sizeof(storage));
+    text.Append("scalloc: ").Append(P::kName).Append(" mode, arena of ");
+    text.AppendDecimal(arena_.size_bytes() >> 20).Append(" MiB at ").AppendHex(arena_.base()).AppendChar('\n');
+    LogMessage(text.CString());
+    options_.Print();
+  }
+  return true;
+}
+
+template <AllocatorPolicy P, class Os>
+bool Allocator<P, Os>::BindThread() {
+  if (!Init()) return false;
+  Lab* lab = static_cast<Lab*>(Os::GetThreadKeyValue(thread_key_));
+  if (lab == nullptr) {
+    uint64_t seed;
+    Os::FillRandom(&seed, sizeof(seed));
+    lab = registry_.Acquire(this, seed);
+    if (lab == nullptr) return false;
+    // Bind before registering the key: pthread_setspecific may itself allocate, and that nested call must
+    // find this thread already bound instead of recursing.
+    tls_binding_ = ThreadBinding{token_, lab};
+    Os::SetThreadKeyValue(thread_key_, lab);
+    return true;
+  }
+  tls_binding_ = ThreadBinding{token_, lab};
+  return true;
+}
+
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::AllocSlow(size_t size, size_t alignment) {
+  if (size > kMaxRequestBytes) return FailNoMemory();
+  if (tls_binding_.token != token_ || !initialized()) {
+    if (!BindThread()) return FailNoMemory();
+  }
+  size_t class_id;
+  if (alignment <= kMinAlignment) {
+    if (size > kMaxSmallSize) {
+      void* block = large_.Alloc(size, kPageSize);
+      return block != nullptr ? block : FailNoMemory();
+    }
+    class_id = SizeToClass(size);
+  } else {
+    class_id = alignment <= kMaxSmallSize ? AlignedSizeToClass(size, alignment) : kNumClasses;
+    if (class_id == kNumClasses) {
+      void* block = large_.Alloc(size, alignment);
+      return block != nullptr ? block : FailNoMemory();
+    }
+  }
+  return AllocFromClass(class_id);
+}
+
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::AllocFromClass(size_t class_id) {
+  Lab* lab = tls_binding_.lab;
+  SpanMeta* span = lab->hot[class_id];
+  if (void* block = span->free_list) return PopBlock(span, block);
+  void* block = RefillAndPop(lab, class_id);
+  return block != nullptr ? block : FailNoMemory();
+}
+
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
+  SpanMeta* span = lab->hot[class_id];
+  for (;;) {
+    if (span != &kEmptySpan) {
+      if (void* block = span->free_list) return PopBlock(span, block);
+      // Take every remote free at once. Acquire pairs with the freers' release CAS: their link writes are
+      // visible. State and epoch cannot change while we own the span, so the exchange keeps them.
+      RemoteWord current(span->remote.load(std::memory_order_relaxed));
+      RemoteWord taken(span->remote.exchange(
+          RemoteWord::Make(0, 0, SpanState::kHot, current.epoch()).raw(), std::memory_order_acquire));
+      if (taken.head() != 0) {
+        span->free_list = HeadPointer(span, taken.head());
+        continue;
+      }
+      if (span->bump < span->bump_end) {
+        CarveFreshBlocks(lab, span);
+        continue;
+      }
+      if (!TryReleaseFullSpan(span)) continue;  // a remote free arrived: use it
+      lab->hot[class_id] = &kEmptySpan;
+    }
+    span = AcquireSpan(lab, class_id);
+    if (span == nullptr) return nullptr;
+    lab->hot[class_id] = span;
+  }
+}
+
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::PopCorrupted(SpanMeta* span, void* block, void* next) {
+  ReportCorruptedFreeList(block, reinterpret_cast<uintptr_t>(next), span->class_id);
+  // Only reached when a test hook returned: drop the rest of the list (leaking it) and carry on safely.
+  span->free_list = nullptr;
+  Lab* lab = tls_binding_.lab;
+  size_t class_id = span->class_id;
+  void* fresh = lab->hot[class_id] == span ? RefillAndPop(lab, class_id) : nullptr;
+  return fresh != nullptr ? fresh : FailNoMemory();
+}
+
+// Appends up to a page worth (hardened: at least 16 blocks) of never-used blocks to the empty local free list.
+// Hardened mode shuffles them so consecutive allocations are not adjacent in a predictable order.
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
+  const uint32_t block_bytes = span->block_bytes;
+  size_t remaining = (span->bump_end - span->bump) / block_bytes;
+  size_t batch = kPageSize / block_bytes;
+  if (P::kRandomizeFreshBlocks && batch < 16) batch = 16;
+  if (batch == 0) batch = 1;
+  if (batch > remaining) batch = remaining;
+  if (batch > 256) batch = 256;
+  uintptr_t first = span->bump;
+  span->bump += batch * block_bytes;
+  uint16_t order[256];
+  for (size_t i = 0; i < batch; ++i) order[i] = static_cast<uint16_t>(i);
+  if constexpr (P::kRandomizeFreshBlocks) {
+    uint64_t x = lab->random_state;
+    for (size_t i = batch; i > 1; --i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      size_t j = static_cast<size_t>(x % i);
+      uint16_t t = order[i - 1];
+      order[i - 1] = order[j];
+      order[j] = t;
+    }
+    lab->random_state = x;
+  }
+  void* next = nullptr;
+  for (size_t i = batch; i-- > 0;) {
+    void* block = reinterpret_cast<void*>(first + uintptr_t{order[i]} * block_bytes);
+    codec_.Store(block, next);
+    AsanPoisonFreeBlock(block, block_bytes);
+    next = block;
+  }
+  span->free_list = next;
+}
+
+// The owner gives up a span with no free block at all: it floats until frees make it reusable or empty.
+template <AllocatorPolicy P, class Os>
+bool Allocator<P, Os>::TryReleaseFullSpan(SpanMeta* span) {
+  RemoteWord current(span->remote.load(std::memory_order_relaxed));
+  RemoteWord expected = RemoteWord::Make(0, 0, SpanState::kHot, current.epoch());
+  span->unbumped_blocks.store(0, std::memory_order_relaxed);
+  span->owner.store(nullptr, std::memory_order_relaxed);
+  // Release pairs with freers' acquire loads: they see unbumped_blocks and the span's fields.
+  uint64_t raw = expected.raw();
+  if (span->remote.compare_exchange_strong(raw, expected.WithState(SpanState::kFloating).raw(),
+                                           std::memory_order_release, std::memory_order_relaxed)) {
+    return true;
+  }
+  span->owner.store(tls_binding_.lab, std::memory_order_relaxed);
+  return false;
+}
+
+// Hands a hot span with possibly free blocks back (thread exit): its local list joins the remote list and the
+// state follows from the utilization.
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span) {
+  const uintptr_t start = SpanStart(span);
+  void* local_head = span->free_list;
+  void* local_tail = nullptr;
+  uint32_t local_count = 0;
+  for (void* block = local_head; block != nullptr; block = codec_.Load(block)) {
+    if constexpr (P::kEncodeFreeLists) {
+      void* next = codec_.Load(block);
+      if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks,
+                       span->div_magic)) {
+        ReportCorruptedFreeList(block, reinterpret_cast<uintptr_t>(next), span->class_id);
+        codec_.Store(block, nullptr);  // hook returned: cut the list here
+      }
+    }
+    local_tail = block;
+    if (++local_count > span->num_blocks) {
+      ReportCorruptedFreeList(block, 0, span->class_id);  // a cycle
+      codec_.Store(block, nullptr);
+      break;
+    }
+  }
+  span->free_list = nullptr;
+  span->unbumped_blocks.store(static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes),
+                              std::memory_order_relaxed);
+  span->owner.store(nullptr, std::memory_order_relaxed);
+
+  ClassList& list = class_lists_[span->class_id];
+  bool retire = false;
+  {
+    SpinLockGuard guard(list.lock);
+    RemoteWord word(span->remote.load(std::memory_order_acquire));
+    for (;;) {
+      RemoteWord next = word;
+      if (local_head != nullptr) {
+        codec_.Store(local_tail, HeadPointer(span, word.head()));
+        next = RemoteWord::Make(RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(local_head) - start),
+                                word.count() + local_count, SpanState::kHot, word.epoch());
+      }
+      SpanState state = NextState(span, next.WithState(SpanState::kFloating));
+      next = next.WithState(state);
+      uint64_t raw = word.raw();
+      // Release: the moved list and unbumped_blocks are visible to whoever acquires the word next.
+      if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+        if (state == SpanState::kReusable) LinkReusableLocked(list, span);
+        retire = state == SpanState::kFree;
+        break;
+      }
+      word = RemoteWord(raw);
+    }
+  }
+  if (retire) RetireSpan(span);
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::ReleaseLab(Lab* lab) {
+  for (size_t c = 0; c < kNumClasses; ++c) {
+    if (lab->hot[c] != &kEmptySpan) {
+      ReleaseHotSpan(lab->hot[c]);
+      lab->hot[c] = &kEmptySpan;
+    }
+  }
+  registry_.Release(lab);
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::OnThreadExit(void* value) {
+  Lab* lab = static_cast<Lab*>(value);
+  auto* self = static_cast<Allocator*>(const_cast<void*>(lab->allocator));
+  if (tls_binding_.lab == lab) tls_binding_ = ThreadBinding{};
+  self->ReleaseLab(lab);
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FlushThreadCacheForTesting() {
+  if (!initialized()) return;
+  Lab* lab = static_cast<Lab*>(Os::GetThreadKeyValue(thread_key_));
+  if (lab == nullptr) return;
+  Os::SetThreadKeyValue(thread_key_, nullptr);
+  if (tls_binding_.lab == lab) tls_binding_ = ThreadBinding{};
+  ReleaseLab(lab);
+}
+
+// A span for `lab`'s class: revive a reusable one (keeps utilization high) or take one from the pool.
+template <AllocatorPolicy P, class Os>
+SpanMeta* Allocator<P, Os>::AcquireSpan(Lab* lab, size_t class_id) {
+  if (class_lists_[class_id].head != kNoIndex) {  // racy peek; the real check is under the lock
+    if (SpanMeta* span = ReviveReusableSpan(lab, class_id)) return span;
+  }
+  uint32_t index = pool_.Get(lab->index);
+  if (index == kNoIndex) return nullptr;
+  return PrepareFreshSpan(lab, class_id, index);
+}
+
+template <AllocatorPolicy P, class Os>
+SpanMeta* Allocator<P, Os>::ReviveReusableSpan(Lab* lab, size_t class_id) {
+  ClassList& list = class_lists_[class_id];
+  SpinLockGuard guard(list.lock);
+  if (list.head == kNoIndex) return nullptr;
+  SpanMeta* span = arena_.Meta(list.head);
+  UnlinkReusableLocked(list, span);
+  // Freers may still push (without changing the state: a state change needs the lock we hold).
+  RemoteWord word(span->remote.load(std::memory_order_acquire));
+  for (;;) {
+    SC_DCHECK(word.state() == SpanState::kReusable);
+    uint64_t raw = word.raw();
+    // Acquire: we take over the pushed blocks' links.
+    if (span->remote.compare_exchange_weak(
+            raw, RemoteWord::Make(0, 0, SpanState::kHot, word.epoch() + 1).raw(), std::memory_order_acquire,
+            std::memory_order_acquire)) {
+      break;
+    }
+    word = RemoteWord(raw);
+  }
+  span->free_list = HeadPointer(span, word.head());
+  span->owner.store(lab, std::memory_order_relaxed);
+  return span;
+}
+
+template <AllocatorPolicy P, class Os>
+SpanMeta* Allocator<P, Os>::PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t index) {
+  SpanMeta* span = arena_.Meta(index);
+  const SizeClassInfo& info = kSizeClassInfo[class_id];
+  const uintptr_t start = arena_.SpanStart(index);
+  if constexpr (P::kGuardRegions) {
+    // Exactly the real span is accessible; the rest of the virtual span is the guard.
+    if (span->dirty_bytes < info.real_span_bytes) {
+      if (!Os::Commit(reinterpret_cast<void*>(start), info.real_span_bytes)) {
+        pool_.Put(index, lab->index);
+        return nullptr;
+      }
+    } else if (span->dirty_bytes > info.real_span_bytes) {
+      if (!Os::Protect(reinterpret_cast<void*>(start + info.real_span_bytes),
+                       span->dirty_bytes - info.real_span_bytes)) {
+        pool_.Put(index, lab->index);
+        return nullptr;
+      }
+    }
+    span->dirty_bytes = info.real_span_bytes;
+  } else {
+    // A cached span that held a bigger class: give the tail back when it is worth a system call.
+    constexpr uint32_t kTrimTailBytes = 64 * 1024;
+    if (span->dirty_bytes >= info.real_span_bytes + kTrimTailBytes) {
+      Os::Decommit(reinterpret_cast<void*>(start + info.real_span_bytes),
+                   span->dirty_bytes - info.real_span_bytes);
+      span->dirty_bytes = info.real_span_bytes;
+    }
+  }
+  span->free_list = nullptr;
+  span->bump = start;
+  span->bump_end = start + uintptr_t{info.num_blocks} * info.block_bytes;
+  span->class_id = static_cast<uint32_t>(class_id);
+  span->block_bytes = info.block_bytes;
+  span->num_blocks = info.num_blocks;
+  span->div_magic = info.div_magic;
+  // Reusable once fewer than threshold% of the blocks are in use.
+  span->reuse_limit_blocks =
+      static_cast<uint32_t>((uint64_t{info.num_blocks} * static_cast<uint64_t>(options_.reuse_threshold)) / 100);
+  if constexpr (P::kSpanChecksum) span->checksum = SpanChecksum(span, start);
+  span->unbumped_blocks.store(0, std::memory_order_relaxed);
+  RemoteWord old(span->remote.load(std::memory_order_relaxed));
+  span->remote.store(RemoteWord::Make(0, 0, SpanState::kHot, old.epoch() + 1).raw(), std::memory_order_relaxed);
+  span->owner.store(lab, std::memory_order_relaxed);
+  return span;
+}
+
+// The state a non-hot span should be in once `word_after_push` (its new remote word) is installed.
+template <AllocatorPolicy P, class Os>
+SpanState Allocator<P, Os>::NextState(const SpanMeta* span, RemoteWord word_after_push) const {
+  SpanState state = word_after_push.state();
+  if (state == SpanState::kHot) return state;
+  uint32_t free_blocks = word_after_push.count() + span->unbumped_blocks.load(std::memory_order_relaxed);
+  uint32_t in_use = span->num_blocks - free_blocks;
+  if (free_blocks >= span->num_blocks) return SpanState::kFree;
+  if (state == SpanState::kFloating && in_use < span->reuse_limit_blocks) return SpanState::kReusable;
+  return state;
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
+  const uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
+  const uint32_t head = RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(block) - start);
+  // Acquire pairs with the owner's release when it left kHot: unbumped_blocks is then current.
+  RemoteWord word(span->remote.load(std::memory_order_acquire));
+  for (;;) {
+    if (SC_UNLIKELY(word.state() == SpanState::kFree)) return ReportFreeOfUnusedMemory(span, block);
+    codec_.Store(block, HeadPointer(span, word.head()));
+    RemoteWord next = word.WithPush(head);
+    if (NextState(span, next) != word.state()) return FreeRemoteWithTransition(span, block);
+    uint64_t raw = word.raw();
+    // Release: the link we wrote is visible to whoever takes the list (owner exchange or reviver CAS).
+    if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_release,
+                                           std::memory_order_acquire)) {
+      AsanPoisonFreeBlock(block, span->block_bytes);
+      return;
+    }
+    word = RemoteWord(raw);
+  }
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FreeRemoteWithTransition(SpanMeta* span, void* block) {
+  const uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
+  const uint32_t head = RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(block) - start);
+  ClassList& list = class_lists_[span->class_id];
+  bool retire = false;
+  {
+    SpinLockGuard guard(list.lock);
+    RemoteWord word(span->remote.load(std::memory_order_acquire));
+    for (;;) {
+      if (word.state() == SpanState::kFree) {
+        // Lost a race with another free of the same block: a double free the fast mode cannot see earlier.
+        ReportFreeOfUnusedMemory(span, block);
+        return;
+      }
+      codec_.Store(block, HeadPointer(span, word.head()));
+      RemoteWord next = word.WithPush(head);
+      SpanState state = NextState(span, next);
+      uint64_t raw = word.raw();
+      if (span->remote.compare_exchange_weak(raw, next.WithState(state).raw(), std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+        AsanPoisonFreeBlock(block, span->block_bytes);
+        if (state == SpanState::kReusable && word.state() == SpanState::kFloating) {
+          LinkReusableLocked(list, span);
+        } else if (state == SpanState::kFree) {
+          if (word.state() == SpanState::kReusable) UnlinkReusableLocked(list, span);
+          retire = true;
+        }
+        break;
+      }
+      word = RemoteWord(raw);
+    }
+  }
+  if (retire) RetireSpan(span);
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::LinkReusableLocked(ClassList& list, SpanMeta* span) {
+  uint32_t index = arena_.IndexOf(span);
+  span->list_prev = kNoIndex;
+  span->list_next = list.head;
+  if (list.head != kNoIndex) arena_.Meta(list.head)->list_prev = index;
+  list.head = index;
+  ++list.length;
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::UnlinkReusableLocked(ClassList& list, SpanMeta* span) {
+  if (span->list_prev != kNoIndex) {
+    arena_.Meta(span->list_prev)->list_next = span->list_next;
+  } else {
+    list.head = span->list_next;
+  }
+  if (span->list_next != kNoIndex) arena_.Meta(span->list_next)->list_prev = span->list_prev;
+  span->list_prev = span->list_next = kNoIndex;
+  --list.length;
+}
+
+// An empty span (state already kFree, claimed by the caller's CAS) goes back to the span pool.
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::RetireSpan(SpanMeta* span) {
+  const uintptr_t start = SpanStart(span);
+  if constexpr (!P::kGuardRegions) {
+    uint32_t touched = static_cast<uint32_t>(AlignUp(span->bump - start, kPageSize));
+    if (touched > span->dirty_bytes) span->dirty_bytes = touched;
+  }
+  span->block_bytes = 0;
+  span->free_list = nullptr;
+  span->owner.store(nullptr, std::memory_order_relaxed);
+  pool_.Put(arena_.IndexOf(span), tls_binding_.lab->index);
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FreeOutsideArena(void* pointer) {
+  if (pointer == nullptr) return;
+  switch (large_.Free(reinterpret_cast<uintptr_t>(pointer))) {
+    case LargeObjects<P, Os>::FreeResult::kFreed:
+      return;
+    case LargeObjects<P, Os>::FreeResult::kAlreadyFreed:
+      return ReportDoubleFree(pointer, 0xffffffffu, 0);
+    case LargeObjects<P, Os>::FreeResult::kUnknown:
+      return ReportInvalidFree(pointer, "not allocated by scalloc");
+  }
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer) {
+  if (span->block_bytes != 0) {
+    // The span is in use but the pointer is past its blocks, or its block was already freed.
+    uintptr_t offset = reinterpret_cast<uintptr_t>(pointer) - SpanStart(span);
+    if (offset < uintptr_t{span->block_bytes} * span->num_blocks) {
+      ReportDoubleFree(pointer, span->class_id, span->block_bytes);
+      return;
+    }
+  } else if (RemoteWord(span->remote.load(std::memory_order_relaxed)).epoch() != 0) {
+    // The span was used and is now empty: the block was freed before.
+    ReportDoubleFree(pointer, 0xffffffffu, 0);
+    return;
+  }
+  ReportInvalidFree(pointer, "not an allocated block");
+}
+
+template <AllocatorPolicy P, class Os>
+bool Allocator<P, Os>::SizeMatches(void* pointer, size_t size, size_t alignment) {
+  uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+  if (arena_.Contains(address)) {
+    SpanMeta* span = arena_.MetaOf(address);
+    if (span->block_bytes == 0) return true;  // Free() reports it
+    size_t expected = alignment <= kMinAlignment ? (size <= kMaxSmallSize ? SizeToClass(size) : kNumClasses)
+                                                 : AlignedSizeToClass(size, alignment);
+    if (expected == span->class_id) return true;
+    // realloc keeps a block for any size above half of it, so those sizes are legitimate too.
+    if (size <= span->block_bytes && size > span->block_bytes / 2) return true;
+    ReportSizeMismatch(pointer, size, span->block_bytes);
+    return false;
+  }
+  size_t usable = large_.UsableSize(address);
+  if (usable == 0) return true;  // Free() reports it
+  size_t rounded;
+  if (TryAlignUp(size, kPageSize, &rounded) && rounded == usable) return true;
+  ReportSizeMismatch(pointer, size, usable);
+  return false;
+}
+
+template <AllocatorPolicy P, class Os>
+size_t Allocator<P, Os>::UsableSize(const void* pointer) {
+  uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+  if (pointer == nullptr) return 0;
+  if (arena_.Contains(address)) {
+    SpanMeta* span = arena_.MetaOf(address);
+    if constexpr (P::kValidateFree) {
+      uintptr_t offset = address - SpanStart(span);
+      if (span->block_bytes == 0 || offset >= uintptr_t{span->block_bytes} * span->num_blocks ||
+          BlockIndex(span, offset) * uintptr_t{span->block_bytes} != offset) {
+        ReportInvalidFree(const_cast<void*>(pointer), "usable size of a pointer that is not a block");
+        return 0;
+      }
+    }
+    return span->block_bytes;
+  }
+  size_t usable = large_.UsableSize(address);
+  if (P::kValidateFree && usable == 0) {
+    ReportInvalidFree(const_cast<void*>(pointer), "usable size of a pointer not allocated by scalloc");
+  }
+  return usable;
+}
+
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::Realloc(void* pointer, size_t size) {
+  if (pointer == nullptr) return Alloc(size);
+  if (size == 0) {  // glibc: frees and returns NULL
+    Free(pointer);
+    return nullptr;
+  }
+  if (size > kMaxRequestBytes) return FailNoMemory();
+  size_t old_usable = UsableSize(pointer);
+  if (old_usable == 0) return nullptr;  // invalid pointer (reported) in hardened mode
+  bool old_is_large = !arena_.Contains(reinterpret_cast<uintptr_t>(pointer));
+  if (!old_is_large) {
+    // Keep the block while the new size still fits and would not waste more than half of it.
+    if (size <= old_usable && (size > old_usable / 2 || old_usable <= kMinAlignment)) return pointer;
+  } else if (size > kMaxSmallSize) {
+    size_t rounded;
+    if (TryAlignUp(size, kPageSize, &rounded) && rounded == old_usable) return pointer;
+    if (void* moved = large_.TryRemap(reinterpret_cast<uintptr_t>(pointer), size)) return moved;
+  }
+  void* fresh = Alloc(size);
+  if (fresh == nullptr) return nullptr;  // errno set; the old block stays valid
+  std::memcpy(fresh, pointer, old_usable < size ? old_usable : size);
+  Free(pointer);
+  return fresh;
+}
+
+// --- fork ---------------------------------------------------------------------------------------------------
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::PrepareFork() {
+  init_lock_.Lock();
+  registry_.lock().Lock();
+  for (ClassList& list : class_lists_) list.lock.Lock();
+  large_.lock().Lock();
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::ParentAfterFork() {
+  large_.lock().Unlock();
+  for (ClassList& list : class_lists_) list.lock.Unlock();
+  registry_.lock().Unlock();
+  init_lock_.Unlock();
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::ChildAfterFork() {
+  large_.lock().ResetAfterFork();
+  for (ClassList& list : class_lists_) list.lock.ResetAfterFork();
+  registry_.lock().ResetAfterFork();
+  init_lock_.ResetAfterFork();
+  if (!initialized()) return;
+  // Only the forking thread survives: hand the other threads' LABs (and their hot spans) back.
+  Lab* self = tls_binding_.token == token_ ? tls_binding_.lab : nullptr;
+  Lab* orphans[64];
+  for (;;) {
+    size_t n = 0;
+    registry_.ForEachInUse([&](Lab* lab) {
+      if (lab != self && n < 64) orphans[n++] = lab;
+    });
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) ReleaseLab(orphans[i]);
+  }
+}
+
+// --- statistics ---------------------------------------------------------------------------------------------
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::CollectStats(Stats* stats) {
+  *stats = Stats();
+  stats->resident_bytes = Os::ResidentBytes();
+  if (!initialized()) return;
+  stats->arena_reserved_bytes = arena_.size_bytes();
+  stats->arena_spans_ever_used = arena_.spans_ever_used();
+  stats->span_cache_bytes = pool_.cached_bytes();
+  {
+    SpinLockGuard guard(large_.lock());
+    stats->large_objects = large_.live_count();
+    stats->large_bytes = large_.live_bytes();
+  }
+  for (size_t c = 0; c < kNumClasses; ++c) stats->classes[c].block_bytes = ClassToSize(c);
+  for (uint32_t i = 0; i < arena_.spans_ever_used(); ++i) {
+    SpanMeta* span = arena_.Meta(i);
+    RemoteWord word(span->remote.load(std::memory_order_acquire));
+    uint32_t block_bytes = span->block_bytes;
+    if (word.state() == SpanState::kFree || block_bytes == 0) {
+      ++stats->spans_free;
+      continue;
+    }
+    ClassStats& cls = stats->classes[span->class_id < kNumClasses ? span->class_id : 0];
+    cls.committed_bytes += kSizeClassInfo[span->class_id % kNumClasses].real_span_bytes;
+    uint64_t free_blocks = word.count();
+    switch (word.state()) {
+      case SpanState::kHot:
+        ++cls.spans_hot;
+        // The owner's local list is private; count never-used blocks only (a snapshot, not exact).
+        free_blocks += (span->bump_end - span->bump) / block_bytes;
+        break;
+      case SpanState::kFloating:
+        ++cls.spans_floating;
+        free_blocks += span->unbumped_blocks.load(std::memory_order_relaxed);
+        break;
+      case SpanState::kReusable:
+        ++cls.spans_reusable;
+        free_blocks += span->unbumped_blocks.load(std::memory_order_relaxed);
+        break;
+      case SpanState::kFree:
+        break;
+    }
+    if (free_blocks > span->num_blocks) free_blocks = span->num_blocks;
+    cls.blocks_free += free_blocks;
+    cls.blocks_in_use += span->num_blocks - free_blocks;
+  }
+  for (const ClassStats& cls : stats->classes) {
+    stats->live_bytes += cls.blocks_in_use * cls.block_bytes;
+    stats->committed_bytes += cls.committed_bytes;
+  }
+  stats->live_bytes += stats->large_bytes;
+  stats->committed_bytes += stats->span_cache_bytes + stats->large_bytes;
+  {
+    SpinLockGuard guard(registry_.lock());
+    registry_.ForEachInUse([&](Lab*) { ++stats->threads_bound; });
+  }
+}
+
+}  // namespace scalloc::internal
+
+#endif  // SCALLOC_SRC_CORE_ALLOCATOR_SLOW_PATHS_H_

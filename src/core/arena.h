@@ -1,0 +1,128 @@
+// Arena: the reserved address space cut into 2 MiB virtual spans, plus the out-of-line metadata arrays indexed
+// by span number (SpanMeta, and the allocation bitmaps when the policy detects double frees). Block -> span is
+// a subtraction and a shift. Thread-safe: fresh spans are taken with one atomic add.
+#ifndef SCALLOC_SRC_CORE_ARENA_H_
+#define SCALLOC_SRC_CORE_ARENA_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "src/base/bits.h"
+#include "src/base/compiler.h"
+#include "src/base/tagged_index_stack.h"
+#include "src/core/size_classes.h"
+#include "src/core/span.h"
+#include "src/os/os.h"
+
+namespace scalloc::internal {
+
+inline constexpr size_t kBitmapWordsPerSpan = kMaxBlocksPerSpan / 64;
+inline constexpr size_t kMinArenaSpans = 16;
+
+template <class Os>
+class Arena {
+ public:
+  constexpr Arena() = default;
+
+  // Reserves up to `requested_bytes` of spans (less when RLIMIT_AS is set or the reservation fails: it
+  // halves and retries). `accessible`: reserve read-write (fast mode) instead of PROT_NONE (guarded mode).
+  [[nodiscard]] bool Init(size_t requested_bytes, bool accessible, bool with_bitmaps) {
+    size_t limit = Os::AddressSpaceLimit();
+    size_t bytes = requested_bytes;
+    // Under an address-space limit leave half of it to everything else (libraries, stacks, large objects).
+    if (limit != SIZE_MAX && bytes > limit / 2) bytes = limit / 2;
+    bytes = AlignDown(bytes, kVirtualSpanBytes);
+    for (; bytes >= kMinArenaSpans * kVirtualSpanBytes; bytes = AlignDown(bytes / 2, kVirtualSpanBytes)) {
+      if (TryReserve(bytes, accessible, with_bitmaps)) return true;
+    }
+    return false;
+  }
+
+  void Release() {
+    if (base_ == 0) return;
+    Os::Release(reinterpret_cast<void*>(base_), size_bytes_);
+    Os::Release(metas_, MetaBytes(num_spans_));
+    if (bitmaps_ != nullptr) Os::Release(bitmaps_, BitmapBytes(num_spans_));
+    base_ = 0;
+    size_bytes_ = 0;
+    metas_ = nullptr;
+    bitmaps_ = nullptr;
+    num_spans_ = 0;
+    next_fresh_.store(0, std::memory_order_relaxed);
+  }
+
+  SC_ALWAYS_INLINE bool Contains(uintptr_t address) const { return address - base_ < size_bytes_; }
+  SC_ALWAYS_INLINE SpanMeta* MetaOf(uintptr_t address) const {
+    return &metas_[(address - base_) >> kVirtualSpanShift];
+  }
+  SC_ALWAYS_INLINE uint32_t IndexOfAddress(uintptr_t address) const {
+    return static_cast<uint32_t>((address - base_) >> kVirtualSpanShift);
+  }
+  uint32_t IndexOf(const SpanMeta* meta) const { return static_cast<uint32_t>(meta - metas_); }
+  SpanMeta* Meta(uint32_t index) const { return &metas_[index]; }
+  uintptr_t SpanStart(uint32_t index) const { return base_ + (uintptr_t{index} << kVirtualSpanShift); }
+  uintptr_t SpanStartOf(const SpanMeta* meta) const { return SpanStart(IndexOf(meta)); }
+  std::atomic<uint64_t>* BitmapOf(uint32_t index) const {
+    return bitmaps_ + size_t{index} * kBitmapWordsPerSpan;
+  }
+
+  // A never-used span, or kNoIndex when the arena is exhausted.
+  uint32_t TakeFreshSpan() {
+    uint32_t index = next_fresh_.fetch_add(1, std::memory_order_relaxed);
+    if (index >= num_spans_) {
+      next_fresh_.store(num_spans_, std::memory_order_relaxed);  // keep the counter from wrapping
+      return kNoIndex;
+    }
+    return index;
+  }
+
+  uintptr_t base() const { return base_; }
+  size_t size_bytes() const { return size_bytes_; }
+  uint32_t num_spans() const { return num_spans_; }
+  uint32_t spans_ever_used() const {
+    uint32_t n = next_fresh_.load(std::memory_order_relaxed);
+    return n < num_spans_ ? n : num_spans_;
+  }
+  bool initialized() const { return base_ != 0; }
+
+ private:
+  static size_t MetaBytes(size_t spans) { return AlignUp(spans * sizeof(SpanMeta), kPageSize); }
+  static size_t BitmapBytes(size_t spans) {
+    return AlignUp(spans * kBitmapWordsPerSpan * sizeof(uint64_t), kPageSize);
+  }
+
+  bool TryReserve(size_t bytes, bool accessible, bool with_bitmaps) {
+    size_t spans = bytes >> kVirtualSpanShift;
+    void* base = Os::Reserve(bytes, kVirtualSpanBytes, accessible);
+    if (base == nullptr) return false;
+    void* metas = Os::Reserve(MetaBytes(spans), kPageSize, /*accessible=*/true);
+    void* bitmaps = with_bitmaps ? Os::Reserve(BitmapBytes(spans), kPageSize, true) : nullptr;
+    if (metas == nullptr || (with_bitmaps && bitmaps == nullptr)) {
+      Os::Release(base, bytes);
+      if (metas != nullptr) Os::Release(metas, MetaBytes(spans));
+      if (bitmaps != nullptr) Os::Release(bitmaps, BitmapBytes(spans));
+      return false;
+    }
+    base_ = reinterpret_cast<uintptr_t>(base);
+    size_bytes_ = bytes;
+    num_spans_ = static_cast<uint32_t>(spans);
+    // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
+    // span's meta is constructed when the span is first taken (see SpanPool::Get).
+    metas_ = static_cast<SpanMeta*>(metas);
+    bitmaps_ = static_cast<std::atomic<uint64_t>*>(bitmaps);
+    next_fresh_.store(0, std::memory_order_relaxed);
+    return true;
+  }
+
+  uintptr_t base_ = 0;
+  size_t size_bytes_ = 0;
+  SpanMeta* metas_ = nullptr;
+  std::atomic<uint64_t>* bitmaps_ = nullptr;
+  uint32_t num_spans_ = 0;
+  std::atomic<uint32_t> next_fresh_{0};
+};
+
+}  // namespace scalloc::internal
+
+#endif  // SCALLOC_SRC_CORE_ARENA_H_

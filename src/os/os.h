@@ -1,0 +1,63 @@
+// SystemOs: the allocator's only window to the operating system (Linux). A struct of static functions so the
+// core can take the OS as a template parameter (tests substitute a fault-injecting one). Every function is
+// async-signal-safe in spirit: none of them allocates through malloc.
+#ifndef SCALLOC_SRC_OS_OS_H_
+#define SCALLOC_SRC_OS_OS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace scalloc::internal {
+
+inline constexpr size_t kPageSize = 4096;
+inline constexpr int kErrnoNoMemory = 12;  // ENOMEM on Linux
+inline constexpr int kErrnoInvalid = 22;   // EINVAL on Linux
+
+struct SystemOs {
+  // Reserves `size` bytes (a multiple of kPageSize) of address space aligned to `alignment` (a power of two
+  // >= kPageSize). With `accessible`, the range is readable and writable but not accounted (MAP_NORESERVE):
+  // pages become resident on first touch. Without, it is PROT_NONE until Commit(). Transparent huge pages are
+  // disabled on the range, so touching one small block never makes 2 MiB resident. Returns nullptr on failure.
+  static void* Reserve(size_t size, size_t alignment, bool accessible);
+  // Unmaps a range returned by Reserve/Map/Remap (or a page-aligned part of one).
+  static void Release(void* address, size_t size);
+  // Makes a reserved range readable and writable. Contents keep their value (zero if never touched).
+  // False on failure (for example the kernel's map count limit).
+  [[nodiscard]] static bool Commit(void* address, size_t size);
+  // Makes a range inaccessible (PROT_NONE): a guard. Contents are discarded as by Decommit.
+  [[nodiscard]] static bool Protect(void* address, size_t size);
+  // Returns the physical memory of a range to the OS; it stays accessible and reads as zero afterwards.
+  static void Decommit(void* address, size_t size);
+  // Maps `size` fresh zeroed, accessible bytes (for large objects); nullptr on failure.
+  static void* Map(size_t size);
+  // Grows or shrinks a mapping made by Map, moving it if needed; nullptr on failure (the old mapping stays).
+  static void* Remap(void* address, size_t old_size, size_t new_size);
+
+  // RLIMIT_AS soft limit in bytes, or SIZE_MAX when unlimited.
+  static size_t AddressSpaceLimit();
+  // Fills `buffer` with random bytes from getrandom (falls back to a time/address mix if unavailable).
+  static void FillRandom(void* buffer, size_t size);
+  // Looks `name` up in the environment without allocating; nullptr when absent.
+  static const char* GetEnv(const char* name);
+  // Writes all of `size` bytes to stderr, retrying on EINTR; never allocates.
+  static void WriteToStderr(const char* text, size_t size);
+  [[noreturn]] static void Abort();
+  static void SetErrno(int value);
+  static int GetErrno();
+  static void Yield();
+  static unsigned NumCpus();
+  // Current resident set size in bytes (from /proc/self/statm), or 0 when unknown.
+  static size_t ResidentBytes();
+
+  // Thread-exit hooks (pthread keys). CreateThreadKey returns false when none is left.
+  [[nodiscard]] static bool CreateThreadKey(unsigned* key, void (*on_thread_exit)(void*));
+  static void DeleteThreadKey(unsigned key);
+  static void SetThreadKeyValue(unsigned key, void* value);
+  static void* GetThreadKeyValue(unsigned key);
+  // Registers fork handlers (pthread_atfork). May allocate: call only outside allocator locks.
+  static void RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*child)());
+};
+
+}  // namespace scalloc::internal
+
+#endif  // SCALLOC_SRC_OS_OS_H_

@@ -1,0 +1,363 @@
+// Allocator behaviour shared by both policies (typed tests): sizes, alignment, realloc, large objects, span
+// life cycle and the reuse threshold, remote frees, thread exit, memory return, invariants.
+#include "src/core/allocator.h"
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/support/policies.h"
+#include "tests/support/test_allocator.h"
+
+namespace scalloc::internal {
+namespace {
+
+using scalloc::testing::AllPolicies;
+using scalloc::testing::TestAllocator;
+
+template <class P>
+class AllocatorTest : public ::testing::Test {};
+TYPED_TEST_SUITE(AllocatorTest, AllPolicies);
+
+template <class A>
+SpanState StateOf(A& allocator, const void* p) {
+  SpanMeta* span = allocator->SpanOfForTesting(p);
+  return RemoteWord(span->remote.load()).state();
+}
+
+TYPED_TEST(AllocatorTest, AllocatesWritableAlignedBlocksOfEverySize) {
+  TestAllocator<TypeParam> allocator;
+  ASSERT_TRUE(allocator.initialized());
+  std::vector<std::pair<unsigned char*, size_t>> blocks;
+  for (size_t size = 0; size < 70000; size = size < 600 ? size + 1 : size * 5 / 4) {
+    auto* p = static_cast<unsigned char*>(allocator->Alloc(size));
+    ASSERT_NE(p, nullptr) << size;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u) << size;
+    size_t usable = allocator->UsableSize(p);
+    EXPECT_GE(usable, size);
+    EXPECT_EQ(usable, ClassToSize(SizeToClass(size)));
+    std::memset(p, static_cast<int>(size & 0xff), usable);
+    blocks.push_back({p, size});
+  }
+  for (auto [p, size] : blocks) {
+    for (size_t i = 0; i < size; i += 17) ASSERT_EQ(p[i], size & 0xff);
+    allocator->Free(p);
+  }
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(AllocatorTest, ImpossibleSizesFailWithEnomem) {
+  TestAllocator<TypeParam> allocator;
+  for (size_t size : {SIZE_MAX, SIZE_MAX - 4096, size_t{PTRDIFF_MAX} + 1, size_t{1} << 62}) {
+    errno = 0;
+    EXPECT_EQ(allocator->Alloc(size), nullptr);
+    EXPECT_EQ(errno, ENOMEM);
+  }
+  errno = 0;
+  EXPECT_EQ(allocator->AllocZeroed(SIZE_MAX / 2, 3), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(allocator->AllocAligned(4096, SIZE_MAX - 100), nullptr);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, AlignedAllocationsHonourAlignment) {
+  TestAllocator<TypeParam> allocator;
+  std::vector<void*> blocks;
+  for (size_t alignment = 1; alignment <= (size_t{1} << 23); alignment *= 2) {
+    for (size_t size : {size_t{1}, size_t{24}, size_t{4000}, size_t{70000}, size_t{3} << 20}) {
+      void* p = allocator->AllocAligned(alignment, size);
+      ASSERT_NE(p, nullptr);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignment, 0u) << alignment << " " << size;
+      EXPECT_GE(allocator->UsableSize(p), size);
+      std::memset(p, 1, size);
+      blocks.push_back(p);
+    }
+  }
+  for (void* p : blocks) allocator->Free(p);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, ZeroedAllocationIsZeroEvenAfterReuse) {
+  TestAllocator<TypeParam> allocator;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<unsigned char*> blocks;
+    for (int i = 0; i < 2000; ++i) {
+      auto* p = static_cast<unsigned char*>(allocator->AllocZeroed(1, 200));
+      for (int j = 0; j < 200; ++j) ASSERT_EQ(p[j], 0);
+      std::memset(p, 0xab, 200);
+      blocks.push_back(p);
+    }
+    for (auto* p : blocks) allocator->Free(p);
+  }
+}
+
+TYPED_TEST(AllocatorTest, ReallocPreservesContentsAcrossClassesAndLargeObjects) {
+  TestAllocator<TypeParam> allocator;
+  auto* p = static_cast<unsigned char*>(allocator->Realloc(nullptr, 10));
+  for (int i = 0; i < 10; ++i) p[i] = static_cast<unsigned char>(i);
+  size_t old_size = 10;
+  for (size_t size : {size_t{12}, size_t{300}, size_t{5000}, size_t{2} << 20, size_t{9} << 20, size_t{3} << 20,
+                      size_t{100}, size_t{7}}) {
+    p = static_cast<unsigned char*>(allocator->Realloc(p, size));
+    ASSERT_NE(p, nullptr);
+    size_t keep = old_size < size ? old_size : size;
+    for (size_t i = 0; i < keep; ++i) ASSERT_EQ(p[i], static_cast<unsigned char>(i)) << size;
+    for (size_t i = keep; i < size; ++i) p[i] = static_cast<unsigned char>(i);
+    old_size = size;
+  }
+  EXPECT_EQ(allocator->Realloc(p, 0), nullptr);  // frees, as glibc does
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+  // A failing realloc leaves the block alone.
+  void* q = allocator->Alloc(64);
+  errno = 0;
+  EXPECT_EQ(allocator->Realloc(q, SIZE_MAX), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(allocator->UsableSize(q), 64u);
+  allocator->Free(q);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, ReallocKeepsTheBlockWhenItStillFits) {
+  TestAllocator<TypeParam> allocator;
+  void* p = allocator->Alloc(100);
+  EXPECT_EQ(allocator->Realloc(p, 112), p);
+  EXPECT_EQ(allocator->Realloc(p, 60), p);
+  void* q = allocator->Realloc(p, 20);  // would waste more than half: moves
+  EXPECT_NE(q, nullptr);
+  allocator->Free(q);
+}
+
+TYPED_TEST(AllocatorTest, LargeObjectsArePageGranularAndReturnedOnFree) {
+  TestAllocator<TypeParam> allocator;
+  size_t size = (size_t{1} << 20) + 1;
+  void* p = allocator->Alloc(size);
+  ASSERT_NE(p, nullptr);
+  EXPECT_FALSE(allocator->ArenaForTesting().Contains(reinterpret_cast<uintptr_t>(p)));
+  EXPECT_EQ(allocator->UsableSize(p), AlignUp(size, kPageSize));
+  std::memset(p, 7, allocator->UsableSize(p));
+  EXPECT_EQ(allocator->LiveBytesForTesting(), AlignUp(size, kPageSize));
+  allocator->Free(p);
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+  // Many at once exercise the registry's growth.
+  std::vector<void*> blocks;
+  for (int i = 0; i < 600; ++i) blocks.push_back(allocator->Alloc((size_t{1} << 20) + 4096 * (i % 5)));
+  for (void* b : blocks) ASSERT_NE(b, nullptr);
+  for (void* b : blocks) allocator->Free(b);
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(AllocatorTest, UsableSizesDoNotDependOnThePolicy) {
+  TestAllocator<FastPolicy> fast;
+  TestAllocator<HardenedPolicy> hardened;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    size_t size = rng() % (i % 10 == 0 ? (size_t{3} << 20) : 2000);
+    size_t alignment = size_t{1} << (rng() % 14);
+    void* a = fast->AllocAligned(alignment, size);
+    void* b = hardened->AllocAligned(alignment, size);
+    ASSERT_EQ(fast->UsableSize(a), hardened->UsableSize(b)) << size << " " << alignment;
+    fast->Free(a);
+    hardened->Free(b);
+  }
+}
+
+// Fills one span of the class of `size` completely; returns its blocks. One more allocation afterwards makes
+// the LAB release it (floating).
+template <class A>
+std::vector<void*> FillOneSpan(A& allocator, size_t size) {
+  std::vector<void*> blocks;
+  void* first = allocator->Alloc(size);
+  blocks.push_back(first);
+  SpanMeta* span = allocator->SpanOfForTesting(first);
+  while (blocks.size() < span->num_blocks) {
+    void* p = allocator->Alloc(size);
+    EXPECT_EQ(allocator->SpanOfForTesting(p), span);
+    blocks.push_back(p);
+  }
+  return blocks;
+}
+
+TYPED_TEST(AllocatorTest, SpanLifeCycleFollowsTheReuseThreshold) {
+  TestAllocator<TypeParam> allocator;
+  const size_t size = 64;
+  std::vector<void*> blocks = FillOneSpan(allocator, size);
+  SpanMeta* span = allocator->SpanOfForTesting(blocks[0]);
+  const uint32_t n = span->num_blocks;
+  EXPECT_EQ(StateOf(allocator, blocks[0]), SpanState::kHot);
+  void* next = allocator->Alloc(size);  // exhausts the hot span: it floats
+  EXPECT_NE(allocator->SpanOfForTesting(next), span);
+  EXPECT_EQ(StateOf(allocator, blocks[0]), SpanState::kFloating);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+
+  const uint32_t limit = n * 80 / 100;  // reusable once fewer than 80% of the blocks are in use
+  std::thread freer([&] {
+    for (uint32_t freed = 1; freed <= n; ++freed) {
+      allocator->Free(blocks[freed - 1]);
+      uint32_t in_use = n - freed;
+      SpanState expected = in_use == 0 ? SpanState::kFree
+                           : in_use < limit ? SpanState::kReusable
+                                            : SpanState::kFloating;
+      if (in_use == 0) {
+        EXPECT_EQ(span->block_bytes, 0u) << "an empty span goes back to the pool";
+      } else {
+        ASSERT_EQ(RemoteWord(span->remote.load()).state(), expected) << "after " << freed << " frees";
+      }
+    }
+  });
+  freer.join();
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  allocator->Free(next);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, ReusableSpansAreRevivedBeforeFreshOnes) {
+  TestAllocator<TypeParam> allocator;
+  const size_t size = 256;
+  std::vector<void*> first = FillOneSpan(allocator, size);
+  SpanMeta* old_span = allocator->SpanOfForTesting(first[0]);
+  std::vector<void*> second = FillOneSpan(allocator, size);  // releases `first`'s span as floating
+  ASSERT_EQ(StateOf(allocator, first[0]), SpanState::kFloating);
+  // Another thread frees half of the first span: it becomes reusable.
+  std::thread([&] {
+    for (size_t i = 0; i < first.size(); i += 2) allocator->Free(first[i]);
+  }).join();
+  ASSERT_EQ(StateOf(allocator, first[1]), SpanState::kReusable);
+  // The next span this LAB needs for the class is the reusable one, not a fresh one.
+  void* p = allocator->Alloc(size);
+  EXPECT_EQ(allocator->SpanOfForTesting(p), old_span);
+  EXPECT_EQ(StateOf(allocator, p), SpanState::kHot);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  allocator->Free(p);
+  for (size_t i = 1; i < first.size(); i += 2) allocator->Free(first[i]);
+  for (void* q : second) allocator->Free(q);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(AllocatorTest, ThresholdZeroOnlyReusesEmptySpans) {
+  Options options = scalloc::testing::TestOptions();
+  options.reuse_threshold = 0;
+  TestAllocator<TypeParam> allocator(options);
+  std::vector<void*> blocks = FillOneSpan(allocator, 32);
+  void* extra = allocator->Alloc(32);
+  std::thread([&] {
+    for (size_t i = 0; i + 1 < blocks.size(); ++i) allocator->Free(blocks[i]);
+  }).join();
+  EXPECT_EQ(StateOf(allocator, blocks.back()), SpanState::kFloating);
+  allocator->Free(blocks.back());
+  allocator->Free(extra);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, RemoteFreesFromManyThreadsKeepTheHeapConsistent) {
+  TestAllocator<TypeParam> allocator;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20000;
+  std::vector<std::vector<void*>> produced(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int i = 0; i < kPerThread; ++i) {
+        size_t size = 1 + rng() % 3000;
+        auto* p = static_cast<unsigned char*>(allocator->Alloc(size));
+        p[0] = static_cast<unsigned char>(t);
+        produced[t].push_back(p);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  threads.clear();
+  // Each thread frees another thread's blocks, interleaved with its own allocations.
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<void*> mine;
+      for (void* p : produced[(t + 1) % kThreads]) {
+        ASSERT_EQ(static_cast<unsigned char*>(p)[0], (t + 1) % kThreads);
+        allocator->Free(p);
+        mine.push_back(allocator->Alloc(48));
+      }
+      for (void* p : mine) allocator->Free(p);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(AllocatorTest, ThreadExitHandsSpansOnAndLabsAreRecycled) {
+  TestAllocator<TypeParam> allocator;
+  std::vector<void*> survivors;
+  for (int round = 0; round < 200; ++round) {
+    std::thread([&] {
+      for (int i = 0; i < 50; ++i) {
+        void* p = allocator->Alloc(static_cast<size_t>(16 + (i % 7) * 100));
+        if (i % 10 == 0) {
+          survivors.push_back(p);
+        } else {
+          allocator->Free(p);
+        }
+      }
+    }).join();
+  }
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  Stats stats;
+  allocator->CollectStats(&stats);
+  EXPECT_LE(stats.threads_bound, 1u) << "exited threads must give their LABs back";
+  for (void* p : survivors) allocator->Free(p);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+  // Only a handful of spans should ever have been needed.
+  EXPECT_LT(allocator->ArenaForTesting().spans_ever_used(), 64u);
+}
+
+TYPED_TEST(AllocatorTest, TrimReturnsCachedSpans) {
+  TestAllocator<TypeParam> allocator;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 20000; ++i) blocks.push_back(allocator->Alloc(1000));
+  std::thread([&] {
+    for (void* p : blocks) allocator->Free(p);
+  }).join();
+  allocator->FlushThreadCacheForTesting();
+  Stats before;
+  allocator->CollectStats(&before);
+  EXPECT_GT(before.span_cache_bytes, 0u);
+  EXPECT_GT(allocator->Trim(), 0u);
+  Stats after;
+  allocator->CollectStats(&after);
+  EXPECT_EQ(after.span_cache_bytes, 0u);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, InstancesAreIndependentAndReinitializable) {
+  TestAllocator<TypeParam> a;
+  TestAllocator<TypeParam> b;
+  void* pa = a->Alloc(100);
+  void* pb = b->Alloc(100);
+  EXPECT_TRUE(a->ArenaForTesting().Contains(reinterpret_cast<uintptr_t>(pa)));
+  EXPECT_TRUE(b->ArenaForTesting().Contains(reinterpret_cast<uintptr_t>(pb)));
+  EXPECT_FALSE(a->ArenaForTesting().Contains(reinterpret_cast<uintptr_t>(pb)));
+  // Alternating instances on one thread rebinds correctly.
+  for (int i = 0; i < 1000; ++i) {
+    void* x = a->Alloc(32);
+    void* y = b->Alloc(32);
+    a->Free(x);
+    b->Free(y);
+  }
+  a->Free(pa);
+  b->Free(pb);
+  EXPECT_TRUE(a->IsValidForTesting());
+  EXPECT_TRUE(b->IsValidForTesting());
+  a->ReleaseAllForTesting();
+  ASSERT_TRUE(a->Init());
+  void* again = a->Alloc(100);
+  EXPECT_TRUE(a->ArenaForTesting().Contains(reinterpret_cast<uintptr_t>(again)));
+  a->Free(again);
+}
+
+}  // namespace
+}  // namespace scalloc::internal

@@ -1,0 +1,239 @@
+// Every misuse the hardened mode must stop, one death test each, matching the fixed report text.
+#include <sys/mman.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "src/core/allocator.h"
+#include "tests/support/test_allocator.h"
+
+namespace scalloc::internal {
+namespace {
+
+using scalloc::testing::TestAllocator;
+using Hardened = TestAllocator<HardenedPolicy>;
+
+class HardeningDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+alignas(64) char g_global_buffer[256];
+
+TEST_F(HardeningDeathTest, DoubleFreeSmallImmediate) {
+  Hardened allocator;
+  void* p = allocator->Alloc(40);
+  allocator->Free(p);
+  EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(size class 2, block of 48 bytes\\)");
+}
+
+TEST_F(HardeningDeathTest, DoubleFreeSmallAfterOtherAllocations) {
+  Hardened allocator;
+  void* p = allocator->Alloc(100);
+  allocator->Free(p);
+  std::vector<void*> others;
+  for (int i = 0; i < 1000; ++i) others.push_back(allocator->Alloc(static_cast<size_t>(200 + i)));
+  for (void* q : others) allocator->Free(q);
+  EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x");
+}
+
+TEST_F(HardeningDeathTest, DoubleFreeByAnotherThread) {
+  Hardened allocator;
+  void* p = allocator->Alloc(64);
+  std::thread([&] { allocator->Free(p); }).join();
+  EXPECT_DEATH(std::thread([&] { allocator->Free(p); }).join(), "scalloc: double free of 0x");
+}
+
+TEST_F(HardeningDeathTest, DoubleFreeOfAFloatingSpanBlock) {
+  Hardened allocator;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 5000; ++i) blocks.push_back(allocator->Alloc(32));  // several full spans
+  std::thread([&] { allocator->Free(blocks[0]); }).join();
+  EXPECT_DEATH(allocator->Free(blocks[0]), "scalloc: double free of 0x");
+}
+
+TEST_F(HardeningDeathTest, DoubleFreeRacingThreads) {
+  Hardened allocator;
+  EXPECT_DEATH(
+      {
+        for (int round = 0; round < 1000; ++round) {
+          void* p = allocator->Alloc(96);
+          std::atomic<bool> go{false};
+          std::thread a([&] {
+            while (!go.load()) {
+            }
+            allocator->Free(p);
+          });
+          std::thread b([&] {
+            while (!go.load()) {
+            }
+            allocator->Free(p);
+          });
+          go = true;
+          a.join();
+          b.join();
+        }
+      },
+      "scalloc: double free of 0x");
+}
+
+TEST_F(HardeningDeathTest, DoubleFreeLarge) {
+  Hardened allocator;
+  void* p = allocator->Alloc(size_t{3} << 20);
+  allocator->Free(p);
+  EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(large object");
+}
+
+TEST_F(HardeningDeathTest, InvalidFreeOfStackGlobalAndForeignMemory) {
+  Hardened allocator;
+  char stack_buffer[64];
+  EXPECT_DEATH(allocator->Free(stack_buffer), "scalloc: invalid free of 0x[0-9a-f]+ \\(not allocated by scalloc\\)");
+  EXPECT_DEATH(allocator->Free(g_global_buffer), "scalloc: invalid free of 0x");
+  void* foreign = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  EXPECT_DEATH(allocator->Free(foreign), "scalloc: invalid free of 0x");
+  munmap(foreign, 1 << 16);
+}
+
+TEST_F(HardeningDeathTest, InvalidFreeOfInteriorAndMisalignedPointers) {
+  Hardened allocator;
+  auto* p = static_cast<char*>(allocator->Alloc(128));
+  EXPECT_DEATH(allocator->Free(p + 16), "scalloc: invalid free of 0x[0-9a-f]+ \\(interior pointer\\)");
+  EXPECT_DEATH(allocator->Free(p + 3), "scalloc: invalid free of 0x[0-9a-f]+ \\(misaligned pointer\\)");
+  auto* large = static_cast<char*>(allocator->Alloc(size_t{2} << 20));
+  EXPECT_DEATH(allocator->Free(large + 4096), "scalloc: invalid free of 0x");
+}
+
+TEST_F(HardeningDeathTest, InvalidFreeOfAnUnusedPartOfTheArena) {
+  Hardened allocator;
+  void* p = allocator->Alloc(16);
+  uintptr_t far = reinterpret_cast<uintptr_t>(p) + 50 * kVirtualSpanBytes;
+  EXPECT_DEATH(allocator->Free(reinterpret_cast<void*>(far)), "scalloc: invalid free of 0x");
+}
+
+TEST_F(HardeningDeathTest, InvalidPointersThroughReallocAndSizedFree) {
+  Hardened allocator;
+  char stack_buffer[64];
+  EXPECT_DEATH(allocator->Realloc(stack_buffer, 100), "scalloc: invalid free of 0x");
+  EXPECT_DEATH(allocator->FreeSized(g_global_buffer, 16), "scalloc: invalid free of 0x");
+  auto* p = static_cast<char*>(allocator->Alloc(64));
+  EXPECT_DEATH(allocator->Realloc(p + 16, 100), "scalloc: invalid free of 0x");
+}
+
+TEST_F(HardeningDeathTest, SizedFreeWithTheWrongSize) {
+  Hardened allocator;
+  void* p = allocator->Alloc(64);
+  EXPECT_DEATH(allocator->FreeSized(p, 1000),
+               "scalloc: size mismatch in sized free of 0x[0-9a-f]+ \\(given 1000 bytes, block holds 64 bytes\\)");
+  void* large = allocator->Alloc(size_t{2} << 20);
+  EXPECT_DEATH(allocator->FreeSized(large, 100), "scalloc: size mismatch in sized free of 0x");
+  allocator->FreeSized(p, 64);  // the right sizes are fine
+  allocator->FreeSized(large, size_t{2} << 20);
+}
+
+TEST_F(HardeningDeathTest, OverwrittenFreeListLinkIsDetected) {
+  Hardened allocator;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 8; ++i) blocks.push_back(allocator->Alloc(64));
+  allocator->Free(blocks[3]);
+  // Use-after-free write: point the freed block's link at a global buffer.
+  void* target = g_global_buffer;
+  std::memcpy(blocks[3], &target, sizeof(target));
+  EXPECT_DEATH(
+      {
+        for (int i = 0; i < 10000; ++i) {
+          void* q = allocator->Alloc(64);
+          if (q == g_global_buffer) _exit(3);  // the attack worked
+        }
+      },
+      "scalloc: corrupted free list at 0x");
+}
+
+TEST_F(HardeningDeathTest, OverwrittenRemoteListLinkIsDetected) {
+  Hardened allocator;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 8; ++i) blocks.push_back(allocator->Alloc(64));
+  std::thread([&] { allocator->Free(blocks[5]); }).join();
+  void* target = g_global_buffer;
+  std::memcpy(blocks[5], &target, sizeof(target));
+  EXPECT_DEATH(
+      {
+        for (int i = 0; i < 10000; ++i) {
+          if (allocator->Alloc(64) == g_global_buffer) _exit(3);
+        }
+      },
+      "scalloc: corrupted free list at 0x");
+}
+
+TEST_F(HardeningDeathTest, CorruptedSpanMetadataIsReported) {
+  Hardened allocator;
+  void* p = allocator->Alloc(64);
+  void* q = allocator->Alloc(64);
+  SpanMeta* span = allocator->SpanOfForTesting(p);
+  span->class_id ^= 1;  // an attacker rewrote the header
+  EXPECT_DEATH(allocator->Free(q), "scalloc: corrupted span metadata for 0x");
+  span->class_id ^= 1;
+}
+
+TEST_F(HardeningDeathTest, LinearOverflowOutOfASpanFaultsInsideTheVirtualSpan) {
+  Hardened allocator;
+  // Fill a span of 2048-byte blocks and overflow from its last block byte by byte.
+  void* first = allocator->Alloc(2048);
+  SpanMeta* span = allocator->SpanOfForTesting(first);
+  char* last = nullptr;
+  for (uint32_t i = 1; i < span->num_blocks; ++i) {
+    auto* p = static_cast<char*>(allocator->Alloc(2048));
+    if (last == nullptr || p > last) last = p;
+  }
+  uintptr_t span_end = (reinterpret_cast<uintptr_t>(first) & ~(kVirtualSpanBytes - 1)) + kVirtualSpanBytes;
+  EXPECT_EXIT(
+      {
+        for (char* c = last;; ++c) {
+          if (reinterpret_cast<uintptr_t>(c) >= span_end) _exit(0);  // left the virtual span: no guard
+          *reinterpret_cast<volatile char*>(c) = 1;
+        }
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+TEST_F(HardeningDeathTest, LargeObjectsHaveGuardPagesOnBothSides) {
+  Hardened allocator;
+  auto* p = static_cast<char*>(allocator->Alloc(size_t{2} << 20));
+  size_t usable = allocator->UsableSize(p);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(p + usable) = 1, ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(p - 1) = 1, ::testing::KilledBySignal(SIGSEGV), "");
+  allocator->Free(p);
+}
+
+// With a hook installed (tests, fuzzers), reports are observable and the operation is abandoned safely.
+std::atomic<int> g_reports{0};
+ReportKind g_last_kind;
+void CountingHook(ReportKind kind, const char*, uintptr_t) {
+  g_last_kind = kind;
+  ++g_reports;
+}
+
+TEST(HardeningHookTest, HookObservesReportsAndTheHeapStaysUsable) {
+  Hardened allocator;
+  SetReportHookForTesting(&CountingHook);
+  void* p = allocator->Alloc(48);
+  allocator->Free(p);
+  allocator->Free(p);
+  EXPECT_EQ(g_reports.load(), 1);
+  EXPECT_EQ(g_last_kind, ReportKind::kDoubleFree);
+  char local[32];
+  allocator->Free(local);
+  EXPECT_EQ(g_reports.load(), 2);
+  EXPECT_EQ(g_last_kind, ReportKind::kInvalidFree);
+  SetReportHookForTesting(nullptr);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  void* q = allocator->Alloc(48);
+  EXPECT_NE(q, nullptr);
+  allocator->Free(q);
+}
+
+}  // namespace
+}  // namespace scalloc::internal

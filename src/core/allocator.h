@@ -242,7 +242,7 @@ class Allocator {
   // --- slow paths (allocator_slow_paths.h) -----------------------------------------------------------------
   bool InitSlow();
   SC_NOINLINE void* AllocSlow(size_t size, size_t alignment);
-  void* AllocFromClass(size_t class_id);
+  void* AllocFromClass(size_t class_id, size_t alignment);
   void* RefillAndPop(Lab* lab, size_t class_id);
   SC_NOINLINE void* PopCorrupted(SpanMeta* span, void* block, void* next);
   bool BindThread();

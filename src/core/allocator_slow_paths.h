@@ -99,15 +99,18 @@ void* Allocator<P, Os>::AllocSlow(size_t size, size_t alignment) {
       return block != nullptr ? block : FailNoMemory();
     }
   }
-  return AllocFromClass(class_id);
+  return AllocFromClass(class_id, alignment);
 }
 
 template <AllocatorPolicy P, class Os>
-void* Allocator<P, Os>::AllocFromClass(size_t class_id) {
+void* Allocator<P, Os>::AllocFromClass(size_t class_id, size_t alignment) {
   Lab* lab = tls_binding_.lab;
   SpanMeta* span = lab->hot[class_id];
   if (void* block = span->free_list) return PopBlock(span, block);
-  void* block = RefillAndPop(lab, class_id);
+  if (void* block = RefillAndPop(lab, class_id)) return block;
+  // The arena is exhausted (a small reservation under RLIMIT_AS, or a guard the kernel refused): serve the
+  // request from a direct mapping so allocation only fails when memory really is gone.
+  void* block = large_.Alloc(ClassToSize(class_id), alignment > kPageSize ? alignment : kPageSize);
   return block != nullptr ? block : FailNoMemory();
 }
 

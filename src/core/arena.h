@@ -30,8 +30,9 @@ class Arena {
   [[nodiscard]] bool Init(size_t requested_bytes, bool accessible, bool with_bitmaps) {
     size_t limit = Os::AddressSpaceLimit();
     size_t bytes = requested_bytes;
-    // Under an address-space limit leave half of it to everything else (libraries, stacks, large objects).
-    if (limit != SIZE_MAX && bytes > limit / 2) bytes = limit / 2;
+    // Under an address-space limit take a quarter: the rest is for libraries, stacks and large objects, and
+    // small requests fall back to direct mappings when the arena is full (Allocator::AllocFromClass).
+    if (limit != SIZE_MAX && bytes > limit / 4) bytes = limit / 4;
     bytes = AlignDown(bytes, kVirtualSpanBytes);
     for (; bytes >= kMinArenaSpans * kVirtualSpanBytes; bytes = AlignDown(bytes / 2, kVirtualSpanBytes)) {
       if (TryReserve(bytes, accessible, with_bitmaps)) return true;

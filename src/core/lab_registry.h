@@ -15,7 +15,8 @@
 
 namespace scalloc::internal {
 
-inline constexpr size_t kMaxLabs = 1 << 15;
+// Threads holding a LAB at the same time (address space reserved up front, touched as used: ~1 KiB each).
+inline constexpr size_t kMaxLabs = 1 << 14;
 
 template <class Os>
 class LabRegistry {

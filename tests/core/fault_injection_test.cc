@@ -1,0 +1,131 @@
+// Every failure of the OS layer ends in NULL + ENOMEM and leaves the allocator consistent and usable.
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "src/core/allocator.h"
+#include "tests/support/fault_os.h"
+#include "tests/support/policies.h"
+#include "tests/support/test_allocator.h"
+
+namespace scalloc::internal {
+namespace {
+
+using scalloc::testing::AllPolicies;
+using scalloc::testing::FaultOs;
+using scalloc::testing::TestAllocator;
+
+template <class P>
+class FaultInjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { FaultOs::DisableAll(); }
+  void TearDown() override { FaultOs::DisableAll(); }
+};
+TYPED_TEST_SUITE(FaultInjectionTest, AllPolicies);
+
+TYPED_TEST(FaultInjectionTest, FailedInitMakesAllocationsFailCleanlyUntilMemoryReturns) {
+  FaultOs::reserve.FailAt(0, /*sticky=*/true);
+  TestAllocator<TypeParam, FaultOs> allocator;
+  EXPECT_FALSE(allocator.initialized());
+  errno = 0;
+  EXPECT_EQ(allocator->Alloc(32), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(allocator->AllocAligned(64, 100), nullptr);
+  FaultOs::reserve.Disable();
+  void* p = allocator->Alloc(32);  // Init is retried
+  ASSERT_NE(p, nullptr);
+  allocator->Free(p);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(FaultInjectionTest, EachReservationOfInitCanFail) {
+  for (int n = 0; n < 4; ++n) {
+    FaultOs::reserve.FailAt(n, /*sticky=*/false);
+    TestAllocator<TypeParam, FaultOs> allocator;
+    FaultOs::reserve.Disable();
+    void* p = allocator->Alloc(100);  // a failed Init leaves nothing behind and can be retried
+    ASSERT_NE(p, nullptr) << n;
+    allocator->Free(p);
+    EXPECT_TRUE(allocator->IsValidForTesting());
+  }
+}
+
+TYPED_TEST(FaultInjectionTest, FailedLargeMappingIsEnomem) {
+  TestAllocator<TypeParam, FaultOs> allocator;
+  FaultOs::map.FailAt(0, /*sticky=*/true);
+  errno = 0;
+  EXPECT_EQ(allocator->Alloc(size_t{4} << 20), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  errno = 0;
+  EXPECT_EQ(allocator->AllocAligned(size_t{4} << 20, 100), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  // realloc growth that cannot be served keeps the old block.
+  void* p = allocator->Alloc(size_t{2} << 20);
+  EXPECT_EQ(p, nullptr);
+  FaultOs::map.Disable();
+  p = allocator->Alloc(size_t{2} << 20);
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 5, 100);
+  FaultOs::map.FailAt(0, /*sticky=*/true);
+  errno = 0;
+  EXPECT_EQ(allocator->Realloc(p, size_t{64} << 20), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(static_cast<unsigned char*>(p)[99], 5);
+  FaultOs::map.Disable();
+  allocator->Free(p);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(FaultInjectionTest, ExhaustedArenaFallsBackToMappingsThenFailsCleanly) {
+  // A 128 MiB address-space limit gives the smallest arena (32 MiB).
+  FaultOs::address_space_limit = size_t{128} << 20;
+  TestAllocator<TypeParam, FaultOs> allocator;
+  ASSERT_TRUE(allocator.initialized());
+  EXPECT_EQ(allocator->ArenaForTesting().size_bytes(), size_t{32} << 20);
+  std::vector<void*> blocks;
+  // 48 MiB of 96-KiB blocks: more than the arena holds.
+  for (int i = 0; i < 512; ++i) {
+    void* p = allocator->Alloc(96 * 1024);
+    ASSERT_NE(p, nullptr) << i;
+    std::memset(p, 1, 96 * 1024);
+    blocks.push_back(p);
+  }
+  EXPECT_GT(allocator->LiveBytesForTesting(), size_t{32} << 20);
+  // With mappings failing too, allocation fails cleanly.
+  FaultOs::map.FailAt(0, /*sticky=*/true);
+  errno = 0;
+  void* p = nullptr;
+  for (int i = 0; i < 1000 && (p = allocator->Alloc(96 * 1024)) != nullptr; ++i) blocks.push_back(p);
+  EXPECT_EQ(p, nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  FaultOs::map.Disable();
+  for (void* b : blocks) allocator->Free(b);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+  void* again = allocator->Alloc(96 * 1024);
+  EXPECT_NE(again, nullptr);
+  allocator->Free(again);
+}
+
+TEST(FaultInjectionHardenedTest, RefusedGuardCommitFallsBackAndStaysConsistent) {
+  FaultOs::DisableAll();
+  TestAllocator<HardenedPolicy, FaultOs> allocator;
+  FaultOs::commit.FailAt(0, /*sticky=*/true);
+  void* p = allocator->Alloc(64);  // no span can be made accessible: a direct mapping serves it
+  ASSERT_NE(p, nullptr);
+  FaultOs::map.FailAt(0, /*sticky=*/true);
+  errno = 0;
+  EXPECT_EQ(allocator->Alloc(128), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  FaultOs::DisableAll();
+  allocator->Free(p);
+  void* q = allocator->Alloc(128);
+  ASSERT_NE(q, nullptr);
+  allocator->Free(q);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+}  // namespace
+}  // namespace scalloc::internal

@@ -166,6 +166,8 @@ void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
   if (batch > 256) batch = 256;
   uintptr_t first = span->bump;
   span->bump += batch * block_bytes;
+  // A span taken from the pool may still carry the poisoning of its previous size class.
+  AsanUnpoison(reinterpret_cast<void*>(first), batch * block_bytes);
   uint16_t order[256];
   for (size_t i = 0; i < batch; ++i) order[i] = static_cast<uint16_t>(i);
   if constexpr (P::kRandomizeFreshBlocks) {

@@ -36,7 +36,7 @@ constexpr size_t ClassToSizeUncached(size_t cls) {
 }
 
 // Slow, exact size -> class for any size <= kMaxSmallSize.
-constexpr size_t SizeToClassUncached(size_t size) {
+SC_ALWAYS_INLINE constexpr size_t SizeToClassUncached(size_t size) {
   if (size <= 256) return size == 0 ? 0 : (size + 15) / 16 - 1;
   size_t s = size - 1;
   size_t b = Log2Floor(s);

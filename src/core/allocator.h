@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "src/base/asan.h"
+#include "src/base/atomic_bits.h"
 #include "src/base/bits.h"
 #include "src/base/check.h"
 #include "src/base/compiler.h"
@@ -174,7 +175,8 @@ class Allocator {
     return block;
   }
 
-  // Hardened pop checks: the next link is a block of this span, and the popped block was free.
+  // Hardened pop checks: the next link is a block of this span, and the popped block was free. The owner is
+  // the only writer of the allocated bitmap, so it updates it with plain loads and stores.
   SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next) {
     uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
     if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks,
@@ -184,8 +186,10 @@ class Allocator {
     if constexpr (P::kDetectDoubleFree) {
       uint32_t index = BlockIndex(span, reinterpret_cast<uintptr_t>(block) - start);
       uint64_t bit = uint64_t{1} << (index & 63);
-      uint64_t old = BitmapWord(span, index).fetch_or(bit, std::memory_order_relaxed);
+      std::atomic<uint64_t>& word = AllocatedWord(span, index);
+      uint64_t old = word.load(std::memory_order_relaxed);
       if (old & bit) return false;
+      word.store(old | bit, std::memory_order_relaxed);
     }
     return true;
   }
@@ -213,13 +217,31 @@ class Allocator {
     if (SC_UNLIKELY(uintptr_t{index} * block_bytes != offset)) {
       return ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
     }
+    const bool local = span->owner.load(std::memory_order_relaxed) == tls_binding_.lab;
     if constexpr (P::kDetectDoubleFree) {
+      // A block is allocated iff its allocated bit is set and its remote-freed bit is not (docs/design.md).
       uint64_t bit = uint64_t{1} << (index & 63);
-      uint64_t old = BitmapWord(span, index).fetch_and(~bit, std::memory_order_relaxed);
-      if (SC_UNLIKELY((old & bit) == 0)) return ReportDoubleFree(pointer, span->class_id, block_bytes);
+      std::atomic<uint64_t>& allocated = AllocatedWord(span, index);
+      std::atomic<uint64_t>& remote_freed = RemoteFreedWord(span, index);
+      if (local) {
+        uint64_t old = allocated.load(std::memory_order_relaxed);
+        if (SC_UNLIKELY((old & bit) == 0 || (remote_freed.load(std::memory_order_relaxed) & bit) != 0)) {
+          return ReportDoubleFree(pointer, span->class_id, block_bytes);
+        }
+        allocated.store(old & ~bit, std::memory_order_relaxed);
+      } else {
+        // Two threads racing to free the same block: exactly one sets the bit first.
+        if (SC_UNLIKELY(AtomicTestAndSetBit(remote_freed, index & 63))) {
+          return ReportDoubleFree(pointer, span->class_id, block_bytes);
+        }
+        if (SC_UNLIKELY((allocated.load(std::memory_order_relaxed) & bit) == 0)) {
+          AtomicTestAndClearBit(remote_freed, index & 63);
+          return ReportDoubleFree(pointer, span->class_id, block_bytes);
+        }
+      }
     }
     if (SC_UNLIKELY(zero_on_free_)) std::memset(pointer, 0, block_bytes);
-    if (SC_LIKELY(span->owner.load(std::memory_order_relaxed) == tls_binding_.lab)) {
+    if (SC_LIKELY(local)) {
       PushLocal(span, pointer);
     } else {
       FreeRemote(span, pointer);
@@ -229,8 +251,11 @@ class Allocator {
   SC_ALWAYS_INLINE uint32_t BlockIndex(const SpanMeta* span, uintptr_t offset) const {
     return static_cast<uint32_t>((offset * span->div_magic) >> kDivisionShift);
   }
-  SC_ALWAYS_INLINE std::atomic<uint64_t>& BitmapWord(const SpanMeta* span, uint32_t block_index) const {
-    return arena_.BitmapOf(arena_.IndexOf(span))[block_index >> 6];
+  SC_ALWAYS_INLINE std::atomic<uint64_t>& AllocatedWord(const SpanMeta* span, uint32_t block_index) const {
+    return arena_.AllocatedBitmapOf(arena_.IndexOf(span))[block_index >> 6];
+  }
+  SC_ALWAYS_INLINE std::atomic<uint64_t>& RemoteFreedWord(const SpanMeta* span, uint32_t block_index) const {
+    return arena_.RemoteFreedBitmapOf(arena_.IndexOf(span))[block_index >> 6];
   }
   SC_ALWAYS_INLINE uint32_t SpanChecksum(const SpanMeta* span, uintptr_t start) const {
     uint64_t x = (uint64_t{span->class_id} << 32 | span->num_blocks) ^ start ^ checksum_secret_;
@@ -250,6 +275,7 @@ class Allocator {
   SpanMeta* ReviveReusableSpan(Lab* lab, size_t class_id);
   SpanMeta* PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t index);
   void CarveFreshBlocks(Lab* lab, SpanMeta* span);
+  void* ClaimRemoteList(SpanMeta* span, uint32_t head);
   bool TryReleaseFullSpan(SpanMeta* span);
   void ReleaseHotSpan(SpanMeta* span);
   void ReleaseLab(Lab* lab);

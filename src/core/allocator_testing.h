@@ -62,7 +62,9 @@ bool Allocator<P, Os>::IsValidForTesting() {
       if (span->block_bytes != 0) return Fail("free span keeps a class", i);
       if constexpr (P::kDetectDoubleFree) {
         for (size_t w = 0; w < kBitmapWordsPerSpan; ++w) {
-          if (arena_.BitmapOf(i)[w].load() != 0) return Fail("free span has allocated bits", i);
+          if (arena_.AllocatedBitmapOf(i)[w].load() != 0 || arena_.RemoteFreedBitmapOf(i)[w].load() != 0) {
+            return Fail("free span has allocation bits", i);
+          }
         }
       }
       continue;
@@ -87,8 +89,12 @@ bool Allocator<P, Os>::IsValidForTesting() {
         if (!IsValidLink(a, start, span->block_bytes, span->num_blocks, span->div_magic)) return UINT32_MAX;
         if (a >= span->bump) return UINT32_MAX;  // a never-used block cannot be on a list
         if constexpr (P::kDetectDoubleFree) {
+          // A listed block is free: not (allocated and not remote-freed).
           uint32_t index = BlockIndex(span, a - start);
-          if (BitmapWord(span, index).load() & (uint64_t{1} << (index & 63))) return UINT32_MAX;
+          uint64_t bit = uint64_t{1} << (index & 63);
+          if ((AllocatedWord(span, index).load() & bit) && !(RemoteFreedWord(span, index).load() & bit)) {
+            return UINT32_MAX;
+          }
         }
         if (++n > span->num_blocks) return UINT32_MAX;
       }
@@ -121,7 +127,8 @@ bool Allocator<P, Os>::IsValidForTesting() {
     if constexpr (P::kDetectDoubleFree) {
       uint32_t bits = 0;
       for (size_t w = 0; w < kBitmapWordsPerSpan; ++w) {
-        bits += static_cast<uint32_t>(__builtin_popcountll(arena_.BitmapOf(i)[w].load()));
+        uint64_t allocated = arena_.AllocatedBitmapOf(i)[w].load() & ~arena_.RemoteFreedBitmapOf(i)[w].load();
+        bits += static_cast<uint32_t>(__builtin_popcountll(allocated));
       }
       if (bits != span->num_blocks - free_blocks) return Fail("bitmap disagrees with free lists", i);
     }

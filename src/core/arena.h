@@ -18,6 +18,9 @@
 namespace scalloc::internal {
 
 inline constexpr size_t kBitmapWordsPerSpan = kMaxBlocksPerSpan / 64;
+// Per span: the allocated bitmap (written only by the span's current owner) followed by the remote-freed bitmap
+// (set by remote freers with atomic bit operations). See Allocator's double-free checks.
+inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
 
 template <class Os>
@@ -64,8 +67,11 @@ class Arena {
   SpanMeta* Meta(uint32_t index) const { return &metas_[index]; }
   uintptr_t SpanStart(uint32_t index) const { return base_ + (uintptr_t{index} << kVirtualSpanShift); }
   uintptr_t SpanStartOf(const SpanMeta* meta) const { return SpanStart(IndexOf(meta)); }
-  std::atomic<uint64_t>* BitmapOf(uint32_t index) const {
-    return bitmaps_ + size_t{index} * kBitmapWordsPerSpan;
+  std::atomic<uint64_t>* AllocatedBitmapOf(uint32_t index) const {
+    return bitmaps_ + size_t{index} * kBitmapWordsPerSpanRecord;
+  }
+  std::atomic<uint64_t>* RemoteFreedBitmapOf(uint32_t index) const {
+    return AllocatedBitmapOf(index) + kBitmapWordsPerSpan;
   }
 
   // A never-used span, or kNoIndex when the arena is exhausted.
@@ -90,7 +96,7 @@ class Arena {
  private:
   static size_t MetaBytes(size_t spans) { return AlignUp(spans * sizeof(SpanMeta), kPageSize); }
   static size_t BitmapBytes(size_t spans) {
-    return AlignUp(spans * kBitmapWordsPerSpan * sizeof(uint64_t), kPageSize);
+    return AlignUp(spans * kBitmapWordsPerSpanRecord * sizeof(uint64_t), kPageSize);
   }
 
   bool TryReserve(size_t bytes, bool accessible, bool with_bitmaps) {

@@ -168,16 +168,24 @@ class Allocator {
   SC_ALWAYS_INLINE void* PopBlock(SpanMeta* span, void* block) {
     void* next = codec_.Load(block);
     if constexpr (P::kEncodeFreeLists || P::kDetectDoubleFree) {
-      if (SC_UNLIKELY(!CheckPoppedBlock(span, block, next))) return PopCorrupted(span, block, next);
+      std::atomic<uint64_t>* word = nullptr;
+      uint64_t bit = 0;
+      if (SC_UNLIKELY(!CheckPoppedBlock(span, block, next, &word, &bit))) return PopCorrupted(span, block, next);
+      // Unlink first, mark allocated second: a fork() between the two only leaks the block in the child.
+      span->free_list = next;
+      if constexpr (P::kDetectDoubleFree) word->store(word->load(std::memory_order_relaxed) | bit,
+                                                      std::memory_order_relaxed);
+    } else {
+      span->free_list = next;
     }
-    span->free_list = next;
     AsanUnpoison(block, span->block_bytes);
     return block;
   }
 
-  // Hardened pop checks: the next link is a block of this span, and the popped block was free. The owner is
-  // the only writer of the allocated bitmap, so it updates it with plain loads and stores.
-  SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next) {
+  // Hardened pop checks (read only): the next link is a block of this span, and the popped block is free.
+  // The owner is the only writer of the allocated bitmap, so PopBlock updates it with a plain store.
+  SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next, std::atomic<uint64_t>** word,
+                                         uint64_t* bit) {
     uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
     if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks,
                      span->div_magic)) {
@@ -185,11 +193,9 @@ class Allocator {
     }
     if constexpr (P::kDetectDoubleFree) {
       uint32_t index = BlockIndex(span, reinterpret_cast<uintptr_t>(block) - start);
-      uint64_t bit = uint64_t{1} << (index & 63);
-      std::atomic<uint64_t>& word = AllocatedWord(span, index);
-      uint64_t old = word.load(std::memory_order_relaxed);
-      if (old & bit) return false;
-      word.store(old | bit, std::memory_order_relaxed);
+      *bit = uint64_t{1} << (index & 63);
+      *word = &AllocatedWord(span, index);
+      if ((*word)->load(std::memory_order_relaxed) & *bit) return false;
     }
     return true;
   }
@@ -288,6 +294,7 @@ class Allocator {
   SC_NOINLINE void FreeOutsideArena(void* pointer);
   SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
   bool SizeMatches(void* pointer, size_t size, size_t alignment);
+  size_t ReallocUsableSize(void* pointer);
   void* FailNoMemory() {
     Os::SetErrno(kErrnoNoMemory);
     return nullptr;

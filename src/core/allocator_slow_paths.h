@@ -598,17 +598,40 @@ size_t Allocator<P, Os>::UsableSize(const void* pointer) {
       uintptr_t offset = address - SpanStart(span);
       if (span->block_bytes == 0 || offset >= uintptr_t{span->block_bytes} * span->num_blocks ||
           BlockIndex(span, offset) * uintptr_t{span->block_bytes} != offset) {
-        ReportInvalidFree(const_cast<void*>(pointer), "usable size of a pointer that is not a block");
+        ReportInvalidPointer(pointer, "malloc_usable_size");
         return 0;
       }
     }
     return span->block_bytes;
   }
   size_t usable = large_.UsableSize(address);
-  if (P::kValidateFree && usable == 0) {
-    ReportInvalidFree(const_cast<void*>(pointer), "usable size of a pointer not allocated by scalloc");
-  }
+  if (P::kValidateFree && usable == 0) ReportInvalidPointer(pointer, "malloc_usable_size");
   return usable;
+}
+
+// realloc frees its argument, so a bad one is an invalid free (named as such), not just a bad query.
+template <AllocatorPolicy P, class Os>
+size_t Allocator<P, Os>::ReallocUsableSize(void* pointer) {
+  uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+  if constexpr (P::kValidateFree) {
+    if (arena_.Contains(address)) {
+      SpanMeta* span = arena_.MetaOf(address);
+      uintptr_t offset = address - SpanStart(span);
+      if (span->block_bytes == 0 || offset >= uintptr_t{span->block_bytes} * span->num_blocks) {
+        ReportFreeOfUnusedMemory(span, pointer);
+        return 0;
+      }
+      if (BlockIndex(span, offset) * uintptr_t{span->block_bytes} != offset) {
+        ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
+        return 0;
+      }
+      return span->block_bytes;
+    }
+    size_t usable = large_.UsableSize(address);
+    if (usable == 0) ReportInvalidFree(pointer, "not allocated by scalloc");
+    return usable;
+  }
+  return UsableSize(pointer);
 }
 
 template <AllocatorPolicy P, class Os>
@@ -619,7 +642,7 @@ void* Allocator<P, Os>::Realloc(void* pointer, size_t size) {
     return nullptr;
   }
   if (size > kMaxRequestBytes) return FailNoMemory();
-  size_t old_usable = UsableSize(pointer);
+  size_t old_usable = ReallocUsableSize(pointer);
   if (old_usable == 0) return nullptr;  // invalid pointer (reported) in hardened mode
   bool old_is_large = !arena_.Contains(reinterpret_cast<uintptr_t>(pointer));
   if (!old_is_large) {

@@ -31,7 +31,8 @@ class LargeObjects {
   // Maps a large object of at least `size` bytes aligned to `alignment` (power of two). nullptr on failure.
   void* Alloc(size_t size, size_t alignment) {
     size_t usable;
-    if (!TryAlignUp(size, kPageSize, &usable)) return nullptr;
+    // A zero-byte request (memalign with a huge alignment) still gets a page of its own: distinct pointers.
+    if (!TryAlignUp(size == 0 ? 1 : size, kPageSize, &usable)) return nullptr;
     const size_t guard = P::kGuardLargeObjects ? kPageSize : 0;
     const size_t slack = alignment > kPageSize ? alignment : 0;
     size_t map_bytes = usable + 2 * guard + slack;

@@ -38,6 +38,8 @@ const char* ReportKindName(ReportKind kind) {
       return "size mismatch";
     case ReportKind::kCorruptedSpan:
       return "corrupted span metadata";
+    case ReportKind::kInvalidPointer:
+      return "invalid pointer";
   }
   return "unknown error";
 }
@@ -87,6 +89,14 @@ void ReportCorruptedSpan(const void* address) {
   TextBuffer text(storage, sizeof(storage));
   text.Append("scalloc: corrupted span metadata for ").AppendHex(reinterpret_cast<uintptr_t>(address));
   Deliver(ReportKind::kCorruptedSpan, text, reinterpret_cast<uintptr_t>(address));
+}
+
+void ReportInvalidPointer(const void* address, const char* operation) {
+  char storage[256];
+  TextBuffer text(storage, sizeof(storage));
+  text.Append("scalloc: invalid pointer ").AppendHex(reinterpret_cast<uintptr_t>(address));
+  text.Append(" passed to ").Append(operation).Append(" (not a block allocated by scalloc)");
+  Deliver(ReportKind::kInvalidPointer, text, reinterpret_cast<uintptr_t>(address));
 }
 
 void LogMessage(const char* text) {

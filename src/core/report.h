@@ -18,6 +18,7 @@ enum class ReportKind : int {
   kCorruptedFreeList,
   kSizeMismatch,
   kCorruptedSpan,
+  kInvalidPointer,
 };
 
 const char* ReportKindName(ReportKind kind);
@@ -32,6 +33,8 @@ SC_COLD SC_NOINLINE void ReportInvalidFree(const void* address, const char* why)
 SC_COLD SC_NOINLINE void ReportCorruptedFreeList(const void* slot, uintptr_t link, uint32_t class_id);
 SC_COLD SC_NOINLINE void ReportSizeMismatch(const void* address, size_t given_bytes, size_t block_bytes);
 SC_COLD SC_NOINLINE void ReportCorruptedSpan(const void* address);
+// A pointer that is not a live block handed to a query (malloc_usable_size, realloc's size lookup).
+SC_COLD SC_NOINLINE void ReportInvalidPointer(const void* address, const char* operation);
 
 // Non-fatal diagnostics (bad option strings, verbose output): written to stderr without allocating.
 void LogMessage(const char* text);

@@ -1,0 +1,133 @@
+# `tools/scalloc coverage`: source-based coverage of the allocator from the fuzz corpora. Builds out/coverage
+# (use_coverage=true), replays every corpus with LLVM_PROFILE_FILE set, merges the profiles and reports src/.
+"""Line coverage of src/ reached by the fuzz corpora (and optionally the unit tests)."""
+
+import json
+import os
+import shutil
+import subprocess
+
+from scalloc_tool import CONFIGS, REPO_ROOT, ToolError, build, ensure_setup, run
+
+_CONFIG = "coverage"
+_CORPUS_DIR = REPO_ROOT / "fuzzers" / "corpus"
+_PROFDATA = "llvm-profdata-14"
+_COV = "llvm-cov-14"
+
+
+def _tool(name):
+    path = shutil.which(name)
+    if path is None:
+        raise ToolError(f"{name} not found (Debian package llvm-14); run tools/scalloc setup")
+    return path
+
+
+def _replays(directory):
+    return sorted(p for p in directory.glob("*_replay") if p.is_file() and os.access(p, os.X_OK))
+
+
+def _run_with_profile(cmd, profile_dir, label, env_extra=None):
+    env = dict(os.environ)
+    # %p: one file per process (the death tests fork); %m would merge in place but needs a shared binary.
+    env["LLVM_PROFILE_FILE"] = str(profile_dir / f"{label}-%p.profraw")
+    env.update(env_extra or {})
+    result = run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if result.returncode != 0:
+        tail = result.stderr.decode("utf-8", errors="replace").splitlines()[-5:]
+        print(f"scalloc: warning: {label} exited with status {result.returncode}; its coverage still counts\n  "
+              + "\n  ".join(tail))
+    return result.returncode == 0
+
+
+def _summaries(export):
+    """Per-file line counts (path relative to the repository root -> (covered, total))."""
+    files = {}
+    for data in export.get("data", []):
+        for entry in data.get("files", []):
+            path = os.path.normpath(entry["filename"])
+            try:
+                relative = os.path.relpath(path, REPO_ROOT)
+            except ValueError:
+                continue
+            lines = entry["summary"]["lines"]
+            files[relative] = (lines["covered"], lines["count"])
+    return files
+
+
+def _print_directory_table(files):
+    directories = {}
+    for path, (covered, count) in files.items():
+        if not path.startswith("src" + os.sep):
+            continue
+        directory = os.path.dirname(path)
+        c, n = directories.get(directory, (0, 0))
+        directories[directory] = (c + covered, n + count)
+    print("\nline coverage by directory:")
+    for directory in sorted(directories):
+        covered, count = directories[directory]
+        percent = 100.0 * covered / count if count else 0.0
+        print(f"  {directory:<12} {covered:6d} / {count:6d} lines  {percent:6.2f}%")
+    core = directories.get(os.path.join("src", "core"), (0, 0))
+    percent = 100.0 * core[0] / core[1] if core[1] else 0.0
+    print(f"\nsrc/core line coverage: {percent:.2f}% ({core[0]} of {core[1]} lines)")
+
+
+def _command(args):
+    ensure_setup()
+    profdata, cov = _tool(_PROFDATA), _tool(_COV)
+    targets = ["fuzzers:all"] + (["tests:all"] if args.with_tests else [])
+    directory = build(args.build_dir, targets=targets, gn_args=CONFIGS[_CONFIG])
+    profile_dir = directory / "profiles"
+    if profile_dir.exists():
+        shutil.rmtree(profile_dir)
+    profile_dir.mkdir(parents=True)
+
+    binaries = []
+    for replay in _replays(directory):
+        name = replay.name[:-len("_replay")]
+        corpus = _CORPUS_DIR / name
+        if not corpus.is_dir():
+            print(f"scalloc: warning: no corpus for {name}; skipped")
+            continue
+        _run_with_profile([replay, corpus], profile_dir, name)
+        binaries.append(replay)
+    if args.with_tests:
+        for test in sorted(directory.glob("*_tests")):
+            if test.is_file() and os.access(test, os.X_OK):
+                _run_with_profile([test, "--gtest_brief=1"], profile_dir, test.name, {"GTEST_COLOR": "no"})
+                binaries.append(test)
+    if not binaries:
+        raise ToolError(f"nothing ran: no *_replay executables in {directory}")
+    raw = sorted(profile_dir.glob("*.profraw"))
+    if not raw:
+        raise ToolError("no profiles written (is use_coverage honoured by build/config?)")
+    merged = directory / "coverage.profdata"
+    run([profdata, "merge", "-sparse", *raw, "-o", merged])
+
+    objects = [str(binaries[0])] + [arg for b in binaries[1:] for arg in ("-object", str(b))]
+    sources = [str(REPO_ROOT / "src")]
+    run([cov, "report", *objects, f"-instr-profile={merged}", *sources])
+    export = run([cov, "export", "-summary-only", *objects, f"-instr-profile={merged}", *sources],
+                 stdout=subprocess.PIPE, echo=False)
+    _print_directory_table(_summaries(json.loads(export.stdout)))
+    if args.html:
+        html_dir = directory / "html"
+        run([cov, "show", *objects, f"-instr-profile={merged}", "-format=html", f"-output-dir={html_dir}",
+             "-show-line-counts-or-regions", *sources])
+        print(f"HTML report: {(html_dir / 'index.html').relative_to(REPO_ROOT)}")
+    return 0
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "coverage", help="line coverage of src/ from the fuzz corpora (builds out/coverage)",
+        description="Builds out/coverage (use_coverage=true: clang -fprofile-instr-generate -fcoverage-mapping), "
+                    "runs every *_replay executable over fuzzers/corpus/<name> with LLVM_PROFILE_FILE, merges the "
+                    "profiles with llvm-profdata-14 and reports src/ with llvm-cov-14, ending with the line "
+                    "coverage of src/core.")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="also build and run the googletest binaries (coverage of corpora plus unit tests)")
+    parser.add_argument("--html", action="store_true", help="also write an HTML report to out/coverage/html")
+    parser.add_argument("--build-dir", default=_CONFIG, metavar="NAME",
+                        help="build in out/NAME instead of out/coverage (same GN args)")
+    parser.set_defaults(func=_command)

@@ -12,7 +12,7 @@ def _run(args):
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise ToolError("nothing to run: tools/scalloc run [--hardened] [--debug] -- CMD ARGS...")
+        raise ToolError("nothing to run: tools/scalloc run [--hardened] [--debug] [--stats] -- CMD ARGS...")
 
     config = "debug" if args.debug else "release"
     library = "libscalloc_hardened.so" if args.hardened else "libscalloc.so"
@@ -33,6 +33,10 @@ def _run(args):
     env = dict(os.environ)
     preload = env.get("LD_PRELOAD", "").strip()
     env["LD_PRELOAD"] = f"{preload} {path}".strip() if preload else str(path)
+    if args.stats:
+        # The library prints its statistics table to stderr when the process exits (option stats=1).
+        options = env.get("SCALLOC_OPTIONS", "")
+        env["SCALLOC_OPTIONS"] = f"{options}:stats=1" if options else "stats=1"
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -47,9 +51,11 @@ def register(subparsers):
         help="run a program with scalloc as its malloc (LD_PRELOAD)",
         description="Builds the preload library if needed (out/release, or out/debug with --debug) and "
         "runs CMD with it added to LD_PRELOAD. Exits with CMD's exit status.",
-        usage="tools/scalloc run [--hardened] [--debug] -- CMD [ARGS...]")
+        usage="tools/scalloc run [--hardened] [--debug] [--stats] -- CMD [ARGS...]")
     parser.add_argument("--hardened", action="store_true", help="use libscalloc_hardened.so")
     parser.add_argument("--debug", action="store_true", help="use the debug build (out/debug)")
+    parser.add_argument("--stats", action="store_true",
+                        help="print the allocator's per-size-class statistics table when CMD exits")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the program and its arguments")
     parser.set_defaults(func=_run)
 

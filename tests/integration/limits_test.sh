@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Address-space limits (ulimit -v of 4 GiB, 1 GiB, 256 MiB): the arena adapts, programs run as with the system
+# malloc, and exhausting memory gives a clean failure (Python's MemoryError), never a crash.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PYTHON=python3
+[[ -x /usr/bin/python3 ]] && PYTHON=/usr/bin/python3
+export PYTHON
+
+limited_python() {
+  local kib=$1
+  ulimit -v "$kib"
+  "$PYTHON" - <<'PY'
+import sys
+# Ordinary work that fits.
+d = {str(i): [i] * 8 for i in range(50000)}
+s = sorted(d, key=lambda k: -int(k))[:5]
+print(len(d), s)
+# Exhaust the address space with big and with small objects: both must fail with MemoryError.
+for size in (1 << 40, 1 << 33):
+    try:
+        bytearray(size)
+        print("allocated", size)
+    except MemoryError:
+        print("MemoryError for", size)
+chunks = []
+try:
+    while True:
+        chunks.append(bytearray(1 << 20))
+except MemoryError:
+    pass
+got = len(chunks) > 10
+chunks.clear()
+# Memory is usable again after the failure.
+print("filled and recovered:", got, len([bytes(100) for _ in range(10000)]))
+PY
+}
+export -f limited_python
+
+it_check_preload_active
+for kib in 4194304 1048576 262144; do
+  it_compare "python_ulimit_${kib}k" limited_python "$kib"
+done
+it_finish

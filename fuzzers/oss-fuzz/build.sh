@@ -26,7 +26,7 @@ fi
 python3 build/write_buildflag_header.py --output "$BUILD_DIR/gen/sc_buildflags.h" --rule "fuzzers/oss-fuzz/build.sh" \
   IS_DEBUG=false LOG_LEVEL=2 REUSE_THRESHOLD=80 USE_ASAN=$USE_ASAN USE_UBSAN=$USE_UBSAN USE_LIBFUZZER=true
 
-COMMON_FLAGS=(-std=c++20 -O2 -g -pthread -I"$ROOT" -I"$BUILD_DIR/gen")
+COMMON_FLAGS=(-std=c++20 -pthread -I"$ROOT" -I"$BUILD_DIR/gen")
 
 # The allocator: no exceptions or RTTI, as in src/BUILD.gn.
 CORE_OBJECTS=()

@@ -16,6 +16,7 @@
 
 #include "fuzzers/support/fuzz_check.h"
 #include "fuzzers/support/heap_under_test.h"
+#include "fuzzers/support/misuse_injector.h"
 #include "fuzzers/support/op_stream.h"
 #include "fuzzers/support/report_log.h"
 #include "fuzzers/support/shadow_heap.h"
@@ -68,12 +69,6 @@ class TraceRunner {
   }
 
  private:
-  enum : unsigned {
-    kAcceptDoubleFree = 1u << static_cast<int>(ReportKind::kDoubleFree),
-    kAcceptInvalidFree = 1u << static_cast<int>(ReportKind::kInvalidFree),
-    kAcceptSizeMismatch = 1u << static_cast<int>(ReportKind::kSizeMismatch),
-  };
-
   // SCALLOC_FUZZ_TRACE=1 in the environment prints every op as it runs (for reading a reproducer).
   static bool VerboseFromEnvironment() {
     const char* value = std::getenv("SCALLOC_FUZZ_TRACE");
@@ -146,8 +141,11 @@ class TraceRunner {
         StopOnReport();
         return;
       case OpKind::kMisuse:
-        if (options_.misuse) return DoMisuse();
-        return CheckAllSlots();
+        if (!options_.misuse) return CheckAllSlots();
+        if (InjectMisuse(*heaps_[0], shadow_.block(op_.slot), op_, op_index_, verbose_) == MisuseOutcome::kOverwrote) {
+          overwrite_injected_ = true;
+        }
+        return;
     }
   }
 
@@ -363,151 +361,6 @@ class TraceRunner {
     }
   }
 
-  // --- misuse (hardened heap only) -------------------------------------------------------------------------
-
-  // An offset inside a live block of `usable` bytes, on a 16-byte boundary when the block has one, else 1..15.
-  static size_t InteriorOffset(size_t usable, uint8_t arg) {
-    if (usable <= 16) return 1 + arg % 15;
-    return 16 * (1 + arg % ((usable - 1) / 16));
-  }
-
-  void DoMisuse() {
-    HeapUnderTest& heap = *heaps_[0];
-    ReportLog& log = ReportLog::Instance();
-    log.Clear();
-    const size_t slot = op_.slot;
-    const ShadowBlock& block = shadow_.block(slot);
-    auto* live_pointer = static_cast<char*>(heap.slot_pointer[slot]);
-    unsigned accept = 0;
-    switch (op_.misuse) {
-      case MisuseKind::kDoubleFree: {
-        void* stale = heap.stale_pointer[slot];
-        // A stale address that is again the start of a live block would be a valid free.
-        if (stale == nullptr || heap.live.ContainsStart(reinterpret_cast<uintptr_t>(stale))) return;
-        accept = kAcceptDoubleFree | kAcceptInvalidFree;
-        switch (op_.arg % 3) {
-          case 0:
-            heap.Free(stale);
-            break;
-          case 1:
-            // If the span now holds another size class the sized check can be what notices.
-            accept |= kAcceptSizeMismatch;
-            if (heap.stale_alignment[slot] > 16) {
-              heap.FreeAlignedSized(stale, heap.stale_alignment[slot], heap.stale_request[slot]);
-            } else {
-              heap.FreeSized(stale, heap.stale_request[slot]);
-            }
-            break;
-          default:
-            SC_TRACE_CHECK(heap.Realloc(stale, 0) == nullptr, "realloc(stale, 0) returned a block");
-            break;
-        }
-        break;
-      }
-      case MisuseKind::kInteriorFree:
-        if (live_pointer == nullptr) return;
-        accept = FreeOfForeignPointer(heap, live_pointer + InteriorOffset(block.usable, op_.arg));
-        break;
-      case MisuseKind::kMisalignedFree:
-        if (live_pointer == nullptr) return;
-        accept = FreeOfForeignPointer(heap, live_pointer + 1 + op_.arg % 15);
-        break;
-      case MisuseKind::kForeignFree: {
-        alignas(16) char on_stack[64];
-        alignas(16) static char in_globals[64];
-        switch (op_.arg % 3) {
-          case 0:
-            accept = FreeOfForeignPointer(heap, on_stack + 16 * (op_.arg % 4));
-            break;
-          case 1:
-            accept = FreeOfForeignPointer(heap, in_globals + 16 * (op_.arg % 4));
-            break;
-          default: {
-            void* host = std::malloc(48);  // the process's own malloc, not the heap under test
-            accept = FreeOfForeignPointer(heap, host);
-            std::free(host);
-            break;
-          }
-        }
-        break;
-      }
-      case MisuseKind::kWildArenaFree: {
-        void* wild = heap.NeverUsedArenaAddress(op_.arg);
-        if (wild == nullptr) return;
-        heap.Free(wild);
-        accept = kAcceptInvalidFree;
-        break;
-      }
-      case MisuseKind::kWrongSizeFree:
-        if (live_pointer == nullptr) return;
-        WrongSizeFree(heap, live_pointer, block);
-        accept = kAcceptSizeMismatch;
-        break;
-      case MisuseKind::kFreeListOverwrite: {
-        void* stale = heap.stale_pointer[slot];
-        uintptr_t address = reinterpret_cast<uintptr_t>(stale);
-        if (stale == nullptr || !heap.IsWritableBlockStart(stale) || heap.live.Overlaps(address, address + 8)) {
-          return;
-        }
-        uint64_t garbage = (uint64_t{op_.arg} + 1) * 0x9e3779b97f4a7c15ull;
-        garbage ^= garbage >> 29;
-        std::memcpy(stale, &garbage, sizeof(garbage));
-        // Reported when the link is next decoded, which may be later or never.
-        overwrite_injected_ = true;
-        if (verbose_) std::fprintf(stderr, "  overwrote the link at %p\n", stale);
-        return;
-      }
-      case MisuseKind::kReallocInterior: {
-        if (live_pointer == nullptr) return;
-        char* interior = live_pointer + InteriorOffset(block.usable, op_.arg);
-        SC_TRACE_CHECK(heap.Realloc(interior, 1 + op_.arg) == nullptr, "realloc of an interior pointer succeeded");
-        accept = kAcceptInvalidFree;
-        break;
-      }
-      case MisuseKind::kUsableSizeInterior: {
-        if (live_pointer == nullptr) return;
-        char* interior = live_pointer + InteriorOffset(block.usable, op_.arg);
-        SC_TRACE_CHECK(heap.UsableSize(interior) == 0, "usable size of an interior pointer is not 0");
-        accept = kAcceptInvalidFree;
-        break;
-      }
-    }
-    if (verbose_) std::fprintf(stderr, "  reported: %s\n", log.count() > 0 ? log.message(0) : "nothing");
-    SC_TRACE_CHECK(log.count() == 1, "injected misuse %d gave %zu reports (first: %s)",
-                   static_cast<int>(op_.misuse), log.count(), log.count() > 0 ? log.message(0) : "none");
-    SC_TRACE_CHECK((accept >> static_cast<int>(log.kind(0))) & 1, "injected misuse %d gave the wrong report: %s",
-                   static_cast<int>(op_.misuse), log.message(0));
-    log.Clear();
-  }
-
-  // Frees a pointer the heap never returned; says which reports are acceptable.
-  unsigned FreeOfForeignPointer(HeapUnderTest& heap, void* pointer) {
-    heap.Free(pointer);
-    // Outside the arena only the large-object table knows addresses; one it remembers as freed (a former
-    // large object at that address) is reported as a double free.
-    if (!heap.IsInArena(pointer)) return kAcceptInvalidFree | kAcceptDoubleFree;
-    return kAcceptInvalidFree;
-  }
-
-  // free_sized with a size no request for this block could have had.
-  void WrongSizeFree(HeapUnderTest& heap, char* pointer, const ShadowBlock& block) {
-    size_t wrong = block.usable + 1 + 16 * (op_.arg >> 1);  // too big: never fits the block
-    if ((op_.arg & 1) != 0 && block.alignment <= 16) {
-      // Too small: at most half a small block (the next smaller class still holds it), or a large object's
-      // size rounded to one page fewer.
-      if (heap.IsInArena(pointer) && block.usable > 16) {
-        wrong = (op_.arg >> 1) % (block.usable / 2 + 1);
-      } else if (!heap.IsInArena(pointer) && block.usable > 8192) {
-        wrong = block.usable - 4097;
-      }
-    }
-    if (block.alignment > 16) {
-      heap.FreeAlignedSized(pointer, block.alignment, wrong);
-    } else {
-      heap.FreeSized(pointer, wrong);
-    }
-  }
-
   // After a heap call: in misuse mode, reports outside an injected misuse are failures, except a corrupted
   // free list after an injected overwrite, which ends the trace. Returns true when the trace stops.
   bool StopOnReport() {
@@ -558,11 +411,12 @@ class TraceRunner {
         if (shadow_.live(slot)) pool.RunOn(slot % kNumThreads, [this, slot] { ReleaseSlot(slot, false); });
       }
     }
-    // Hand every thread's LABs back, as thread exit would, so the heaps must account for every span.
-    for (unsigned thread = 0; thread < kNumThreads && !stopped_; ++thread) {
+    // Hand every thread's LABs back, as thread exit would, so the heaps must account for every span. Also after
+    // a stop: it unbinds the workers from this instance before the next input creates one at the same address.
+    for (unsigned thread = 0; thread < kNumThreads; ++thread) {
       pool.RunOn(thread, [this] {
         for (auto& heap : heaps_) heap->FlushThreadCache();
-        StopOnReport();
+        if (!stopped_) StopOnReport();
       });
     }
     if (!stopped_ && !overwrite_injected_) {

@@ -582,8 +582,8 @@ bool Allocator<P, Os>::SizeMatches(void* pointer, size_t size, size_t alignment)
   }
   size_t usable = large_.UsableSize(address);
   if (usable == 0) return true;  // Free() reports it
-  size_t rounded;
-  if (TryAlignUp(size, kPageSize, &rounded) && rounded == usable) return true;
+  size_t rounded;  // as LargeObjects::Alloc rounds: a zero-byte request got one page
+  if (TryAlignUp(size == 0 ? 1 : size, kPageSize, &rounded) && rounded == usable) return true;
   ReportSizeMismatch(pointer, size, usable);
   return false;
 }

@@ -26,13 +26,13 @@ def _replays(directory):
     return sorted(p for p in directory.glob("*_replay") if p.is_file() and os.access(p, os.X_OK))
 
 
-def _run_with_profile(cmd, profile_dir, label, env_extra=None):
+def _run_with_profile(cmd, profile_dir, label, env_extra=None, quiet=False):
     env = dict(os.environ)
     # %p: one file per process (the death tests fork); %m would merge in place but needs a shared binary.
     env["LLVM_PROFILE_FILE"] = str(profile_dir / f"{label}-%p.profraw")
     env.update(env_extra or {})
-    result = run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if result.returncode != 0:
+    result = run(cmd, check=False, echo=not quiet, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if result.returncode != 0 and not quiet:
         tail = result.stderr.decode("utf-8", errors="replace").splitlines()[-5:]
         print(f"scalloc: warning: {label} exited with status {result.returncode}; its coverage still counts\n  "
               + "\n  ".join(tail))
@@ -89,7 +89,14 @@ def _command(args):
         if not corpus.is_dir():
             print(f"scalloc: warning: no corpus for {name}; skipped")
             continue
-        _run_with_profile([replay, corpus], profile_dir, name)
+        # One process per input: a crashing input (which writes no profile) costs only its own coverage.
+        failures = 0
+        inputs = sorted(p for p in corpus.iterdir() if p.is_file())
+        for path in inputs:
+            failures += not _run_with_profile([replay, path], profile_dir, name, quiet=True)
+        if failures:
+            print(f"scalloc: warning: {failures} of {len(inputs)} {name} inputs failed; replay "
+                  f"{replay.relative_to(REPO_ROOT)} fuzzers/corpus/{name} to see why")
         binaries.append(replay)
     if args.with_tests:
         for test in sorted(directory.glob("*_tests")):
@@ -105,7 +112,8 @@ def _command(args):
     run([profdata, "merge", "-sparse", *raw, "-o", merged])
 
     objects = [str(binaries[0])] + [arg for b in binaries[1:] for arg in ("-object", str(b))]
-    sources = [str(REPO_ROOT / "src")]
+    # Only the allocator: harness, test and system code are left out of the tables.
+    sources = [r"-ignore-filename-regex=(^|/)(fuzzers|tests|third_party|tools|usr)/"]
     run([cov, "report", *objects, f"-instr-profile={merged}", *sources])
     export = run([cov, "export", "-summary-only", *objects, f"-instr-profile={merged}", *sources],
                  stdout=subprocess.PIPE, echo=False)

@@ -1,6 +1,6 @@
 // The trace format shared by the allocator fuzzers, the corpus generator and the recorder: decodes fuzzer bytes into
-// allocation operations on a fixed set of slots. The byte-level specification is in fuzzers/README.md; keep the
-// two in sync (and fuzzers/make_corpus.py, tools/lib/commands/record.py, which encode it).
+// allocation operations on a fixed set of slots. The byte-level specification is fuzzers/README.md; keep it and
+// fuzzers/trace_format.py (the Python encoder/decoder) in sync with this file.
 #ifndef SCALLOC_FUZZERS_SUPPORT_OP_STREAM_H_
 #define SCALLOC_FUZZERS_SUPPORT_OP_STREAM_H_
 

@@ -1,6 +1,6 @@
 // ShadowHeap: the reference model a trace is checked against. Per slot it knows whether a block is live, its
-// request, usable size and alignment, and which bytes of it have a known value. Plain C++ containers only; it
-// never touches allocator memory (the runner compares memory against it).
+// request, usable size and alignment, and which bytes of it have a known value. Plain C++ containers only; heap
+// memory is touched only through the pointers the runner passes to WriteFill and FindMismatch.
 #ifndef SCALLOC_FUZZERS_SUPPORT_SHADOW_HEAP_H_
 #define SCALLOC_FUZZERS_SUPPORT_SHADOW_HEAP_H_
 

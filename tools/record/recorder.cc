@@ -1,7 +1,6 @@
-// libscalloc_record.so: an LD_PRELOAD library that records a program's heap calls (malloc family, free, sized and
-// aligned variants, malloc_usable_size) as fixed-size binary events in the file named by SCALLOC_RECORD_FILE, then
-// forwards each call to the next malloc (dlsym RTLD_NEXT). `tools/scalloc record` turns the events into a fuzzer
-// trace (fuzzers/README.md, "Recording real programs"). Never allocates: per-thread buffers are static.
+// libscalloc_record.so (LD_PRELOAD): logs every malloc-family call as a fixed-size binary event to the file named by
+// SCALLOC_RECORD_FILE and forwards it to the next malloc (dlsym RTLD_NEXT); `tools/scalloc record` converts the log
+// into a fuzzer trace (fuzzers/README.md, "Recording real programs"). Never allocates: its buffers are static.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

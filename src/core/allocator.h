@@ -93,7 +93,7 @@ class Allocator {
       SpanMeta* span = arena_.MetaOf(address);
       if constexpr (kHardened) {
         FreeSmallChecked(span, pointer);
-      } else if (SC_LIKELY(span->owner.load(std::memory_order_relaxed) == tls_binding_.lab)) {
+      } else if (SC_LIKELY(IsOwnedByThisThread(span))) {
         PushLocal(span, pointer);
       } else {
         FreeRemote(span, pointer);
@@ -200,6 +200,13 @@ class Allocator {
     return true;
   }
 
+  // The span is hot in the calling thread's LAB of this instance. The token check keeps a binding left over
+  // from a released instance (whose LAB address a new instance may reuse) from matching a foreign LAB.
+  SC_ALWAYS_INLINE bool IsOwnedByThisThread(const SpanMeta* span) const {
+    const ThreadBinding& binding = tls_binding_;
+    return span->owner.load(std::memory_order_relaxed) == binding.lab && binding.token == token_;
+  }
+
   SC_ALWAYS_INLINE void PushLocal(SpanMeta* span, void* block) {
     codec_.Store(block, span->free_list);
     AsanPoisonFreeBlock(block, span->block_bytes);
@@ -223,7 +230,7 @@ class Allocator {
     if (SC_UNLIKELY(uintptr_t{index} * block_bytes != offset)) {
       return ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
     }
-    const bool local = span->owner.load(std::memory_order_relaxed) == tls_binding_.lab;
+    const bool local = IsOwnedByThisThread(span);
     if constexpr (P::kDetectDoubleFree) {
       // A block is allocated iff its allocated bit is set and its remote-freed bit is not (docs/design.md).
       uint64_t bit = uint64_t{1} << (index & 63);

@@ -539,11 +539,12 @@ void Allocator<P, Os>::RetireSpan(SpanMeta* span) {
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::FreeOutsideArena(void* pointer) {
   if (pointer == nullptr) return;
-  switch (large_.Free(reinterpret_cast<uintptr_t>(pointer))) {
+  size_t usable = 0;
+  switch (large_.Free(reinterpret_cast<uintptr_t>(pointer), &usable)) {
     case LargeObjects<P, Os>::FreeResult::kFreed:
       return;
     case LargeObjects<P, Os>::FreeResult::kAlreadyFreed:
-      return ReportDoubleFree(pointer, 0xffffffffu, 0);
+      return ReportDoubleFree(pointer, 0xffffffffu, usable);
     case LargeObjects<P, Os>::FreeResult::kUnknown:
       return ReportInvalidFree(pointer, "not allocated by scalloc");
   }
@@ -559,8 +560,8 @@ void Allocator<P, Os>::ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer) {
       return;
     }
   } else if (RemoteWord(span->remote.load(std::memory_order_relaxed)).epoch() != 0) {
-    // The span was used and is now empty: the block was freed before.
-    ReportDoubleFree(pointer, 0xffffffffu, 0);
+    // The span was used and is now empty: the block was freed before. (class_id survives retirement.)
+    ReportDoubleFree(pointer, span->class_id, 0);
     return;
   }
   ReportInvalidFree(pointer, "not an allocated block");

@@ -66,12 +66,14 @@ class LargeObjects {
   enum class FreeResult { kFreed, kAlreadyFreed, kUnknown };
 
   // kAlreadyFreed / kUnknown: nothing was done (the caller reports it).
-  FreeResult Free(uintptr_t address) {
+  // `usable_bytes` receives the object's usable size (also for an already freed one).
+  FreeResult Free(uintptr_t address, size_t* usable_bytes) {
     LargeObject object;
     {
       SpinLockGuard lock(lock_);
       const LargeObject* found = FindLocked(address);
       if (found == nullptr) return FreeResult::kUnknown;
+      *usable_bytes = found->usable_bytes;
       if (found->freed) return FreeResult::kAlreadyFreed;
       RemoveLocked(address, &object);
       live_bytes_ -= object.usable_bytes;

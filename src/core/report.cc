@@ -50,12 +50,14 @@ void ReportDoubleFree(const void* address, uint32_t class_id, size_t block_bytes
   char storage[256];
   TextBuffer text(storage, sizeof(storage));
   text.Append("scalloc: double free of ").AppendHex(reinterpret_cast<uintptr_t>(address));
-  if (class_id != 0xffffffffu) {
+  if (class_id == 0xffffffffu) {
+    text.Append(" (large object of ").AppendDecimal(block_bytes).Append(" bytes)");
+  } else if (block_bytes != 0) {
     text.Append(" (size class ").AppendDecimal(class_id).Append(", block of ");
+    text.AppendDecimal(block_bytes).Append(" bytes)");
   } else {
-    text.Append(" (large object of ");
+    text.Append(" (size class ").AppendDecimal(class_id).Append(", its span is already empty)");
   }
-  text.AppendDecimal(block_bytes).Append(" bytes)");
   Deliver(ReportKind::kDoubleFree, text, reinterpret_cast<uintptr_t>(address));
 }
 

@@ -27,6 +27,7 @@ using ReportHook = void (*)(ReportKind kind, const char* message, uintptr_t addr
 // Installs (or with nullptr removes) the hook. Not thread-safe against concurrent reports; for tests.
 void SetReportHookForTesting(ReportHook hook);
 
+// class_id 0xffffffff: a large object; block_bytes 0: the block's span is already empty.
 SC_COLD SC_NOINLINE void ReportDoubleFree(const void* address, uint32_t class_id, size_t block_bytes);
 // `why`: a short phrase: "not allocated by scalloc", "interior pointer", "misaligned pointer", ...
 SC_COLD SC_NOINLINE void ReportInvalidFree(const void* address, const char* why);

@@ -142,7 +142,7 @@ def _ninja_outputs(directory):
 def _discover(config, directory, timeout, printer):
     known = _ninja_outputs(directory)
     jobs = []
-    for pattern, runner in (("*_tests", _run_gtest), ("*_fuzzer_replay", _run_replay)):
+    for pattern, runner in (("*_tests", _run_gtest), ("*fuzzer*_replay", _run_replay)):
         for binary in _executables(directory, pattern):
             if known is not None and binary.name not in known:
                 printer(f"== {config}/{binary.name}: skipped (stale: no longer in the build)")
@@ -248,7 +248,7 @@ def register(subparsers):
         "test",
         help="build and run the whole test suite",
         description="Builds out/release and out/asan, then runs every googletest binary "
-        "(out/<config>/*_tests), corpus replay (out/<config>/*_fuzzer_replay over fuzzers/corpus/<name>) "
+        "(out/<config>/*_tests), corpus replay (out/<config>/*fuzzer*_replay over fuzzers/corpus/<name>) "
         "and integration script (tests/integration/*_test.{sh,py}). With --fuzz-smoke or CI=true it "
         "also runs each fuzzer briefly. The last line is \"N passed, M failed\"; the exit status is 1 "
         "if anything failed.")

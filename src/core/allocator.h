@@ -65,9 +65,13 @@ class Allocator {
   SC_ALWAYS_INLINE void* Alloc(size_t size) {
     const ThreadBinding& binding = tls_binding_;
     if (SC_LIKELY(size <= kMaxSmallSize && binding.token == token_)) {
-      SpanMeta* span = binding.lab->hot[SizeToClass(size)];
+      const size_t class_id = SizeToClass(size);
+      SpanMeta* span = binding.lab->hot[class_id];
       void* block = span->free_list;
-      if (SC_LIKELY(block != nullptr)) return PopBlock(span, block);
+      if (SC_LIKELY(block != nullptr)) {
+        ++binding.lab->allocated_blocks[class_id];
+        return PopBlock(span, block);
+      }
     }
     return AllocSlow(size, kMinAlignment);
   }
@@ -208,6 +212,7 @@ class Allocator {
   }
 
   SC_ALWAYS_INLINE void PushLocal(SpanMeta* span, void* block) {
+    ++tls_binding_.lab->freed_blocks[span->class_id];
     codec_.Store(block, span->free_list);
     AsanPoisonFreeBlock(block, span->block_bytes);
     span->free_list = block;
@@ -293,6 +298,7 @@ class Allocator {
   void ReleaseHotSpan(SpanMeta* span);
   void ReleaseLab(Lab* lab);
   SC_NOINLINE void FreeRemote(SpanMeta* span, void* block);
+  void CountRemoteFree(uint32_t class_id);
   void FreeRemoteWithTransition(SpanMeta* span, void* block);
   SpanState NextState(const SpanMeta* span, RemoteWord word_after_push) const;
   void LinkReusableLocked(ClassList& list, SpanMeta* span);
@@ -333,6 +339,9 @@ class Allocator {
   LabRegistry<Os> registry_;
   LargeObjects<P, Os> large_;
   ClassList class_lists_[kNumClasses];
+  // Allocation/free counts of released LABs, and frees by threads without a LAB of this instance.
+  std::atomic<uint64_t> retired_allocated_[kNumClasses] = {};
+  std::atomic<uint64_t> retired_freed_[kNumClasses] = {};
 };
 
 }  // namespace scalloc::internal

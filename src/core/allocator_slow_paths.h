@@ -106,8 +106,10 @@ template <AllocatorPolicy P, class Os>
 void* Allocator<P, Os>::AllocFromClass(size_t class_id, size_t alignment) {
   Lab* lab = tls_binding_.lab;
   SpanMeta* span = lab->hot[class_id];
+  ++lab->allocated_blocks[class_id];
   if (void* block = span->free_list) return PopBlock(span, block);
   if (void* block = RefillAndPop(lab, class_id)) return block;
+  --lab->allocated_blocks[class_id];
   // The arena is exhausted (a small reservation under RLIMIT_AS, or a guard the kernel refused): serve the
   // request from a direct mapping so allocation only fails when memory really is gone.
   void* block = large_.Alloc(ClassToSize(class_id), alignment > kPageSize ? alignment : kPageSize);
@@ -312,6 +314,9 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span) {
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ReleaseLab(Lab* lab) {
   for (size_t c = 0; c < kNumClasses; ++c) {
+    retired_allocated_[c].fetch_add(lab->allocated_blocks[c], std::memory_order_relaxed);
+    retired_freed_[c].fetch_add(lab->freed_blocks[c], std::memory_order_relaxed);
+    lab->allocated_blocks[c] = lab->freed_blocks[c] = 0;
     if (lab->hot[c] != &kEmptySpan) {
       ReleaseHotSpan(lab->hot[c]);
       lab->hot[c] = &kEmptySpan;
@@ -433,6 +438,16 @@ SpanState Allocator<P, Os>::NextState(const SpanMeta* span, RemoteWord word_afte
   return state;
 }
 
+// Counts a free that did not go to the caller's own hot span. The constant empty LAB is never written.
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::CountRemoteFree(uint32_t class_id) {
+  if (tls_binding_.token == token_ && tls_binding_.lab != &kEmptyLab) {
+    ++tls_binding_.lab->freed_blocks[class_id];
+  } else {
+    retired_freed_[class_id].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
   const uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
@@ -449,6 +464,7 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
     if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_release,
                                            std::memory_order_acquire)) {
       AsanPoisonFreeBlock(block, span->block_bytes);
+      CountRemoteFree(span->class_id);
       return;
     }
     word = RemoteWord(raw);
@@ -477,6 +493,7 @@ void Allocator<P, Os>::FreeRemoteWithTransition(SpanMeta* span, void* block) {
       if (span->remote.compare_exchange_weak(raw, next.WithState(state).raw(), std::memory_order_acq_rel,
                                              std::memory_order_acquire)) {
         AsanPoisonFreeBlock(block, span->block_bytes);
+        CountRemoteFree(span->class_id);
         if (state == SpanState::kReusable && word.state() == SpanState::kFloating) {
           LinkReusableLocked(list, span);
         } else if (state == SpanState::kFree) {
@@ -747,16 +764,35 @@ void Allocator<P, Os>::CollectStats(Stats* stats) {
     cls.blocks_free += free_blocks;
     cls.blocks_in_use += span->num_blocks - free_blocks;
   }
-  for (const ClassStats& cls : stats->classes) {
+
+  for (size_t c = 0; c < kNumClasses; ++c) {
+    stats->classes[c].allocated_total = retired_allocated_[c].load(std::memory_order_relaxed);
+    stats->classes[c].freed_total = retired_freed_[c].load(std::memory_order_relaxed);
+  }
+  {
+    // The owners keep counting meanwhile: a snapshot.
+    SpinLockGuard guard(registry_.lock());
+    registry_.ForEachInUse([&](Lab* lab) {
+      ++stats->threads_bound;
+      for (size_t c = 0; c < kNumClasses; ++c) {
+        stats->classes[c].allocated_total += lab->allocated_blocks[c];
+        stats->classes[c].freed_total += lab->freed_blocks[c];
+      }
+    });
+  }
+  stats->large_allocated_total = large_.allocated_total();
+  stats->large_freed_total = large_.freed_total();
+  for (ClassStats& cls : stats->classes) {
+    // The counters are exact for blocks in use (the span walk cannot see owners' private free lists).
+    uint64_t blocks = cls.blocks_in_use + cls.blocks_free;
+    uint64_t in_use = cls.allocated_total > cls.freed_total ? cls.allocated_total - cls.freed_total : 0;
+    cls.blocks_in_use = in_use < blocks ? in_use : blocks;
+    cls.blocks_free = blocks - cls.blocks_in_use;
     stats->live_bytes += cls.blocks_in_use * cls.block_bytes;
     stats->committed_bytes += cls.committed_bytes;
   }
   stats->live_bytes += stats->large_bytes;
   stats->committed_bytes += stats->span_cache_bytes + stats->large_bytes;
-  {
-    SpinLockGuard guard(registry_.lock());
-    registry_.ForEachInUse([&](Lab*) { ++stats->threads_bound; });
-  }
 }
 
 }  // namespace scalloc::internal

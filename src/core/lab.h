@@ -18,6 +18,10 @@ struct Lab {
 
   // Invariant: hot[c] is &kEmptySpan or a span in state kHot whose owner is this LAB.
   SpanMeta* hot[kNumClasses];
+  // Cumulative counts of this LAB's allocations and frees per class (plain increments by the owner; summed
+  // racily by statistics, folded into the instance's totals when the LAB is released).
+  uint64_t allocated_blocks[kNumClasses] = {};
+  uint64_t freed_blocks[kNumClasses] = {};
   const void* allocator = nullptr;  // the Allocator instance this LAB belongs to
   Lab* next_free = nullptr;         // registry free list
   uint64_t random_state = 0;        // per-LAB generator for randomized block order (hardened)

@@ -60,6 +60,7 @@ class LargeObjects {
     }
     live_bytes_ += usable;
     ++live_count_;
+    ++allocated_total_;
     return reinterpret_cast<void*>(user);
   }
 
@@ -78,6 +79,7 @@ class LargeObjects {
       RemoveLocked(address, &object);
       live_bytes_ -= object.usable_bytes;
       --live_count_;
+      ++freed_total_;
     }
     Os::Release(reinterpret_cast<void*>(object.map_start), object.map_bytes);
     return FreeResult::kFreed;
@@ -133,6 +135,8 @@ class LargeObjects {
 
   size_t live_bytes() const { return live_bytes_; }
   size_t live_count() const { return live_count_; }
+  uint64_t allocated_total() const { return allocated_total_; }
+  uint64_t freed_total() const { return freed_total_; }
   SpinLock& lock() { return lock_; }
 
  private:
@@ -199,6 +203,8 @@ class LargeObjects {
   size_t used_slots_ = 0;  // live + deleted
   size_t live_count_ = 0;
   size_t live_bytes_ = 0;
+  uint64_t allocated_total_ = 0;
+  uint64_t freed_total_ = 0;
 };
 
 }  // namespace scalloc::internal

@@ -13,6 +13,8 @@ namespace scalloc::internal {
 
 struct ClassStats {
   uint64_t block_bytes = 0;
+  uint64_t allocated_total = 0;  // blocks ever allocated (cumulative)
+  uint64_t freed_total = 0;      // blocks ever freed (cumulative)
   uint64_t blocks_in_use = 0;
   uint64_t blocks_free = 0;  // free blocks inside spans of this class (local, remote and never used)
   uint64_t spans_hot = 0;
@@ -29,6 +31,8 @@ struct Stats {
   uint64_t span_cache_bytes = 0;
   uint64_t large_objects = 0;
   uint64_t large_bytes = 0;
+  uint64_t large_allocated_total = 0;
+  uint64_t large_freed_total = 0;
   uint64_t live_bytes = 0;       // small blocks in use * block size + large bytes
   uint64_t committed_bytes = 0;  // spans in use + span cache + large objects
   uint64_t resident_bytes = 0;   // the process RSS

@@ -4,7 +4,9 @@
 namespace scalloc::internal {
 namespace {
 
-bool ClassUsed(const ClassStats& c) { return c.spans_hot + c.spans_floating + c.spans_reusable != 0; }
+bool ClassUsed(const ClassStats& c) {
+  return c.allocated_total + c.spans_hot + c.spans_floating + c.spans_reusable != 0;
+}
 
 // Right-aligns a number in a column of `width` characters.
 void Column(TextBuffer& out, uint64_t value, int width) {
@@ -22,12 +24,14 @@ void Column(TextBuffer& out, uint64_t value, int width) {
 
 void FormatStatsTable(const Stats& stats, const char* mode_name, TextBuffer& out) {
   out.Append("scalloc statistics (").Append(mode_name).Append(" mode)\n");
-  out.Append("  class   block   in use     free   hot float reuse  committed\n");
+  out.Append("  class   block   allocated      freed   in use     free   hot float reuse  committed\n");
   for (size_t c = 0; c < kNumClasses; ++c) {
     const ClassStats& s = stats.classes[c];
     if (!ClassUsed(s)) continue;
     Column(out, c, 7);
     Column(out, s.block_bytes, 8);
+    Column(out, s.allocated_total, 12);
+    Column(out, s.freed_total, 11);
     Column(out, s.blocks_in_use, 9);
     Column(out, s.blocks_free, 9);
     Column(out, s.spans_hot, 6);
@@ -39,7 +43,8 @@ void FormatStatsTable(const Stats& stats, const char* mode_name, TextBuffer& out
   out.Append("  live bytes:        ").AppendDecimal(stats.live_bytes).AppendChar('\n');
   out.Append("  committed bytes:   ").AppendDecimal(stats.committed_bytes).AppendChar('\n');
   out.Append("  large objects:     ").AppendDecimal(stats.large_objects).Append(" (");
-  out.AppendDecimal(stats.large_bytes).Append(" bytes)\n");
+  out.AppendDecimal(stats.large_bytes).Append(" bytes; ").AppendDecimal(stats.large_allocated_total);
+  out.Append(" allocated, ").AppendDecimal(stats.large_freed_total).Append(" freed)\n");
   out.Append("  free spans:        ").AppendDecimal(stats.spans_free).Append(" (cache ");
   out.AppendDecimal(stats.span_cache_bytes).Append(" bytes)\n");
   out.Append("  spans ever used:   ").AppendDecimal(stats.arena_spans_ever_used).Append(" of arena ");
@@ -59,6 +64,8 @@ void FormatStatsJson(const Stats& stats, const char* mode_name, TextBuffer& out)
   out.Append(",\"span_cache_bytes\":").AppendDecimal(stats.span_cache_bytes);
   out.Append(",\"large_objects\":").AppendDecimal(stats.large_objects);
   out.Append(",\"large_bytes\":").AppendDecimal(stats.large_bytes);
+  out.Append(",\"large_allocated_total\":").AppendDecimal(stats.large_allocated_total);
+  out.Append(",\"large_freed_total\":").AppendDecimal(stats.large_freed_total);
   out.Append(",\"threads\":").AppendDecimal(stats.threads_bound);
   out.Append(",\"classes\":[");
   bool first = true;
@@ -69,6 +76,8 @@ void FormatStatsJson(const Stats& stats, const char* mode_name, TextBuffer& out)
     first = false;
     out.Append("{\"class\":").AppendDecimal(c);
     out.Append(",\"block_bytes\":").AppendDecimal(s.block_bytes);
+    out.Append(",\"allocated_total\":").AppendDecimal(s.allocated_total);
+    out.Append(",\"freed_total\":").AppendDecimal(s.freed_total);
     out.Append(",\"blocks_in_use\":").AppendDecimal(s.blocks_in_use);
     out.Append(",\"blocks_free\":").AppendDecimal(s.blocks_free);
     out.Append(",\"spans_hot\":").AppendDecimal(s.spans_hot);

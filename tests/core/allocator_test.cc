@@ -333,6 +333,34 @@ TYPED_TEST(AllocatorTest, TrimReturnsCachedSpans) {
   EXPECT_TRUE(allocator->IsValidForTesting());
 }
 
+TYPED_TEST(AllocatorTest, StatisticsCountAllocationsAndFreesPerClass) {
+  TestAllocator<TypeParam> allocator;
+  const size_t cls = SizeToClass(200);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) blocks.push_back(allocator->Alloc(200));
+  for (int i = 0; i < 300; ++i) allocator->Free(blocks[i]);
+  std::thread([&] {  // remote frees count too
+    for (int i = 300; i < 400; ++i) allocator->Free(blocks[i]);
+  }).join();
+  void* large = allocator->Alloc(size_t{3} << 20);
+  Stats stats;
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.classes[cls].allocated_total, 1000u);
+  EXPECT_EQ(stats.classes[cls].freed_total, 400u);
+  EXPECT_EQ(stats.classes[cls].blocks_in_use, 600u);
+  EXPECT_EQ(stats.large_allocated_total, 1u);
+  EXPECT_EQ(stats.large_objects, 1u);
+  EXPECT_EQ(stats.live_bytes, 600u * ClassToSize(cls) + allocator->UsableSize(large));
+  allocator->Free(large);
+  for (int i = 400; i < 1000; ++i) allocator->Free(blocks[i]);
+  allocator->FlushThreadCacheForTesting();  // folds the LAB's counts into the instance totals
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.classes[cls].allocated_total, 1000u);
+  EXPECT_EQ(stats.classes[cls].freed_total, 1000u);
+  EXPECT_EQ(stats.large_freed_total, 1u);
+  EXPECT_EQ(stats.live_bytes, 0u);
+}
+
 TYPED_TEST(AllocatorTest, InstancesAreIndependentAndReinitializable) {
   TestAllocator<TypeParam> a;
   TestAllocator<TypeParam> b;

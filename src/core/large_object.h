@@ -92,31 +92,47 @@ class LargeObjects {
     return object == nullptr || object->freed ? 0 : object->usable_bytes;
   }
 
-  // Grows or shrinks in place or by moving the mapping (mremap), without copying through user space.
-  // Only for unguarded, page-aligned objects; returns nullptr (object unchanged) when not possible.
+  // Grows or shrinks an object by moving its pages (mremap) instead of copying them. Guarded objects move
+  // into a fresh reservation whose first and last pages stay inaccessible, so the guards survive. Returns
+  // nullptr (object unchanged) when the kernel refuses.
   void* TryRemap(uintptr_t address, size_t new_size) {
-    if constexpr (P::kGuardLargeObjects) return nullptr;
     size_t usable;
-    if (!TryAlignUp(new_size, kPageSize, &usable)) return nullptr;
+    if (!TryAlignUp(new_size == 0 ? 1 : new_size, kPageSize, &usable)) return nullptr;
+    const size_t guard = P::kGuardLargeObjects ? kPageSize : 0;
+    if (usable + 2 * guard < usable) return nullptr;
     LargeObject object;
     {
       SpinLockGuard lock(lock_);
       if (!RemoveLocked(address, &object)) return nullptr;
     }
     void* moved = nullptr;
-    if (object.map_start == object.address) moved = Os::Remap(reinterpret_cast<void*>(object.map_start),
-                                                              object.map_bytes, usable);
+    if constexpr (P::kGuardLargeObjects) {
+      void* region = Os::Reserve(usable + 2 * guard, kPageSize, /*accessible=*/false);
+      if (region != nullptr) {
+        void* target = static_cast<char*>(region) + guard;
+        if (Os::MoveMapping(reinterpret_cast<void*>(object.address), object.usable_bytes, usable, target)) {
+          moved = target;
+          Os::Release(reinterpret_cast<void*>(object.map_start), guard);
+          Os::Release(reinterpret_cast<void*>(object.address + object.usable_bytes), guard);
+        } else {
+          Os::Release(region, usable + 2 * guard);
+        }
+      }
+    } else {
+      moved = Os::Remap(reinterpret_cast<void*>(object.map_start), object.map_bytes, usable);
+    }
     SpinLockGuard lock(lock_);
     if (moved == nullptr) {
       InsertLocked(object);  // cannot fail: the slot it just left is free
       return nullptr;
     }
     live_bytes_ += usable - object.usable_bytes;
-    LargeObject updated{reinterpret_cast<uintptr_t>(moved), usable, reinterpret_cast<uintptr_t>(moved), usable};
+    uintptr_t user = reinterpret_cast<uintptr_t>(moved);
+    LargeObject updated{user, usable, user - guard, usable + 2 * guard};
     if (!InsertLocked(updated)) {
       live_bytes_ -= usable;
       --live_count_;
-      Os::Release(moved, usable);
+      Os::Release(reinterpret_cast<void*>(user - guard), usable + 2 * guard);
       return nullptr;
     }
     return moved;

@@ -33,6 +33,10 @@ struct SystemOs {
   // Grows or shrinks a mapping made by Map, moving it if needed; nullptr on failure (the old mapping stays).
   static void* Remap(void* address, size_t old_size, size_t new_size);
 
+  // Moves the pages of [address, address + old_size) to `target` (page aligned), resized to new_size, without
+  // copying (mremap MREMAP_FIXED); whatever was mapped at the target range is replaced. The source range must
+  // be one mapping. False on failure (nothing changed).
+  [[nodiscard]] static bool MoveMapping(void* address, size_t old_size, size_t new_size, void* target);
   // RLIMIT_AS soft limit in bytes, or SIZE_MAX when unlimited.
   static size_t AddressSpaceLimit();
   // Fills `buffer` with random bytes from getrandom (falls back to a time/address mix if unavailable).

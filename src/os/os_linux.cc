@@ -65,6 +65,10 @@ void* SystemOs::Remap(void* address, size_t old_size, size_t new_size) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+bool SystemOs::MoveMapping(void* address, size_t old_size, size_t new_size, void* target) {
+  return mremap(address, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target) != MAP_FAILED;
+}
+
 size_t SystemOs::AddressSpaceLimit() {
   struct rlimit limit;
   if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return SIZE_MAX;

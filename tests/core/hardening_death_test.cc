@@ -216,6 +216,21 @@ TEST_F(HardeningDeathTest, LargeObjectsHaveGuardPagesOnBothSides) {
   allocator->Free(p);
 }
 
+TEST_F(HardeningDeathTest, LargeReallocMovesPagesAndKeepsItsGuards) {
+  Hardened allocator;
+  auto* p = static_cast<char*>(allocator->Alloc(size_t{2} << 20));
+  std::memset(p, 7, size_t{2} << 20);
+  auto* q = static_cast<char*>(allocator->Realloc(p, size_t{5} << 20));
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q[(size_t{2} << 20) - 1], 7);
+  size_t usable = allocator->UsableSize(q);
+  EXPECT_EQ(usable, size_t{5} << 20);
+  std::memset(q, 1, usable);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(q + usable) = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(q - 1) = 1, DiedFromFault, "");
+  allocator->Free(q);
+}
+
 // With a hook installed (tests, fuzzers), reports are observable and the operation is abandoned safely.
 std::atomic<int> g_reports{0};
 ReportKind g_last_kind;

@@ -61,6 +61,9 @@ struct FaultOs : internal::SystemOs {
   static void* Remap(void* address, size_t old_size, size_t new_size) {
     return map.ShouldFail() ? nullptr : SystemOs::Remap(address, old_size, new_size);
   }
+  static bool MoveMapping(void* address, size_t old_size, size_t new_size, void* target) {
+    return map.ShouldFail() ? false : SystemOs::MoveMapping(address, old_size, new_size, target);
+  }
   static size_t AddressSpaceLimit() { return address_space_limit; }
 };
 

@@ -3,7 +3,9 @@
 
 namespace scalloc::api {
 namespace {
-SC_ALWAYS_INLINE internal::Allocator<internal::HardenedPolicy>& ApiAllocator() { return g_allocator<internal::HardenedPolicy>; }
+SC_ALWAYS_INLINE internal::Allocator<internal::HardenedPolicy>& ApiAllocator() {
+  return g_allocator<internal::HardenedPolicy>;
+}
 }  // namespace
 }  // namespace scalloc::api
 

@@ -17,9 +17,7 @@ constexpr unsigned Log2Ceil(size_t x) { return x <= 1 ? 0 : Log2Floor(x - 1) + 1
 
 constexpr uintptr_t AlignDown(uintptr_t x, size_t alignment) { return x & ~(uintptr_t{alignment} - 1); }
 
-constexpr uintptr_t AlignUp(uintptr_t x, size_t alignment) {
-  return (x + alignment - 1) & ~(uintptr_t{alignment} - 1);
-}
+constexpr uintptr_t AlignUp(uintptr_t x, size_t alignment) { return (x + alignment - 1) & ~(uintptr_t{alignment} - 1); }
 
 // AlignUp that reports overflow instead of wrapping: false when x + alignment - 1 overflows.
 constexpr bool TryAlignUp(size_t x, size_t alignment, size_t* out) {

@@ -12,18 +12,18 @@ namespace scalloc::internal {
 [[noreturn]] SC_COLD void CheckFailed(const char* expression, const char* file, int line);
 }  // namespace scalloc::internal
 
-#define SC_CHECK(cond)                                                        \
-  do {                                                                        \
-    if (SC_UNLIKELY(!(cond))) {                                               \
-      ::scalloc::internal::CheckFailed(#cond, __FILE__, __LINE__);            \
-    }                                                                         \
+#define SC_CHECK(cond)                                             \
+  do {                                                             \
+    if (SC_UNLIKELY(!(cond))) {                                    \
+      ::scalloc::internal::CheckFailed(#cond, __FILE__, __LINE__); \
+    }                                                              \
   } while (0)
 
-#define SC_DCHECK(cond)                                                       \
-  do {                                                                        \
-    if (::scalloc::internal::kIsDebug && SC_UNLIKELY(!(cond))) {              \
-      ::scalloc::internal::CheckFailed(#cond, __FILE__, __LINE__);            \
-    }                                                                         \
+#define SC_DCHECK(cond)                                            \
+  do {                                                             \
+    if (::scalloc::internal::kIsDebug && SC_UNLIKELY(!(cond))) {   \
+      ::scalloc::internal::CheckFailed(#cond, __FILE__, __LINE__); \
+    }                                                              \
   } while (0)
 
 #endif  // SCALLOC_SRC_BASE_CHECK_H_

@@ -26,8 +26,7 @@ class TaggedIndexStack {
       links.NextOf(index).store(IndexOf(old_head), std::memory_order_relaxed);
       new_head = Pack(index, TagOf(old_head) + 1);
       // Release pairs with the acquire in Pop(): whoever pops `index` sees everything written to it before.
-    } while (!head_.compare_exchange_weak(old_head, new_head, std::memory_order_release,
-                                          std::memory_order_relaxed));
+    } while (!head_.compare_exchange_weak(old_head, new_head, std::memory_order_release, std::memory_order_relaxed));
   }
 
   // Returns kNoIndex when empty.
@@ -39,8 +38,7 @@ class TaggedIndexStack {
       uint32_t next = links.NextOf(index).load(std::memory_order_relaxed);
       uint64_t new_head = Pack(next, TagOf(old_head) + 1);
       // Acquire pairs with the release in Push().
-      if (head_.compare_exchange_weak(old_head, new_head, std::memory_order_acquire,
-                                      std::memory_order_acquire)) {
+      if (head_.compare_exchange_weak(old_head, new_head, std::memory_order_acquire, std::memory_order_acquire)) {
         return index;
       }
     }

@@ -151,13 +151,10 @@ class Allocator {
   size_t LiveBytesForTesting();
   const Arena<Os>& ArenaForTesting() const { return arena_; }
   SpanMeta* SpanOfForTesting(const void* pointer) {
-    return arena_.Contains(reinterpret_cast<uintptr_t>(pointer))
-               ? arena_.MetaOf(reinterpret_cast<uintptr_t>(pointer))
-               : nullptr;
+    return arena_.Contains(reinterpret_cast<uintptr_t>(pointer)) ? arena_.MetaOf(reinterpret_cast<uintptr_t>(pointer))
+                                                                 : nullptr;
   }
-  uintptr_t EncodeLinkForTesting(const void* slot, uintptr_t next) const {
-    return codec_.EncodeForTesting(slot, next);
-  }
+  uintptr_t EncodeLinkForTesting(const void* slot, uintptr_t next) const { return codec_.EncodeForTesting(slot, next); }
 
  private:
   // One per size class, on its own cache line: the reusable-span list and the lock that orders list
@@ -177,8 +174,8 @@ class Allocator {
       if (SC_UNLIKELY(!CheckPoppedBlock(span, block, next, &word, &bit))) return PopCorrupted(span, block, next);
       // Unlink first, mark allocated second: a fork() between the two only leaks the block in the child.
       span->free_list = next;
-      if constexpr (P::kDetectDoubleFree) word->store(word->load(std::memory_order_relaxed) | bit,
-                                                      std::memory_order_relaxed);
+      if constexpr (P::kDetectDoubleFree)
+        word->store(word->load(std::memory_order_relaxed) | bit, std::memory_order_relaxed);
     } else {
       span->free_list = next;
     }
@@ -191,8 +188,7 @@ class Allocator {
   SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next, std::atomic<uint64_t>** word,
                                          uint64_t* bit) {
     uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
-    if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks,
-                     span->div_magic)) {
+    if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks, span->div_magic)) {
       return false;
     }
     if constexpr (P::kDetectDoubleFree) {

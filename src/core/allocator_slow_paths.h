@@ -125,8 +125,8 @@ void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
       // Take every remote free at once. Acquire pairs with the freers' release CAS: their link writes are
       // visible. State and epoch cannot change while we own the span, so the exchange keeps them.
       RemoteWord current(span->remote.load(std::memory_order_relaxed));
-      RemoteWord taken(span->remote.exchange(
-          RemoteWord::Make(0, 0, SpanState::kHot, current.epoch()).raw(), std::memory_order_acquire));
+      RemoteWord taken(span->remote.exchange(RemoteWord::Make(0, 0, SpanState::kHot, current.epoch()).raw(),
+                                             std::memory_order_acquire));
       if (taken.head() != 0) {
         span->free_list = ClaimRemoteList(span, taken.head());
         continue;
@@ -173,8 +173,8 @@ void* Allocator<P, Os>::ClaimRemoteList(SpanMeta* span, uint32_t head) {
       bool is_allocated = (allocated.load(std::memory_order_relaxed) & bit) != 0;
       bool remote_freed = (RemoteFreedWord(span, index).load(std::memory_order_relaxed) & bit) != 0;
       void* next = codec_.Load(block);
-      bool bad_link = !IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes,
-                                   span->num_blocks, span->div_magic);
+      bool bad_link =
+          !IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks, span->div_magic);
       if (is_allocated != remote_freed || bad_link || ++walked > span->num_blocks) {
         if (!is_allocated && remote_freed) {
           ReportDoubleFree(block, span->class_id, span->block_bytes);
@@ -299,8 +299,7 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span) {
       next = next.WithState(state);
       uint64_t raw = word.raw();
       // Release: the moved list and unbumped_blocks are visible to whoever acquires the word next.
-      if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_acq_rel,
-                                             std::memory_order_acquire)) {
+      if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_acq_rel, std::memory_order_acquire)) {
         if (state == SpanState::kReusable) LinkReusableLocked(list, span);
         retire = state == SpanState::kFree;
         break;
@@ -367,9 +366,8 @@ SpanMeta* Allocator<P, Os>::ReviveReusableSpan(Lab* lab, size_t class_id) {
     SC_DCHECK(word.state() == SpanState::kReusable);
     uint64_t raw = word.raw();
     // Acquire: we take over the pushed blocks' links.
-    if (span->remote.compare_exchange_weak(
-            raw, RemoteWord::Make(0, 0, SpanState::kHot, word.epoch() + 1).raw(), std::memory_order_acquire,
-            std::memory_order_acquire)) {
+    if (span->remote.compare_exchange_weak(raw, RemoteWord::Make(0, 0, SpanState::kHot, word.epoch() + 1).raw(),
+                                           std::memory_order_acquire, std::memory_order_acquire)) {
       break;
     }
     word = RemoteWord(raw);
@@ -403,8 +401,7 @@ SpanMeta* Allocator<P, Os>::PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t
     // A cached span that held a bigger class: give the tail back when it is worth a system call.
     constexpr uint32_t kTrimTailBytes = 64 * 1024;
     if (span->dirty_bytes >= info.real_span_bytes + kTrimTailBytes) {
-      Os::Decommit(reinterpret_cast<void*>(start + info.real_span_bytes),
-                   span->dirty_bytes - info.real_span_bytes);
+      Os::Decommit(reinterpret_cast<void*>(start + info.real_span_bytes), span->dirty_bytes - info.real_span_bytes);
       span->dirty_bytes = info.real_span_bytes;
     }
   }
@@ -461,8 +458,7 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
     if (NextState(span, next) != word.state()) return FreeRemoteWithTransition(span, block);
     uint64_t raw = word.raw();
     // Release: the link we wrote is visible to whoever takes the list (owner exchange or reviver CAS).
-    if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_release,
-                                           std::memory_order_acquire)) {
+    if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_release, std::memory_order_acquire)) {
       AsanPoisonFreeBlock(block, span->block_bytes);
       CountRemoteFree(span->class_id);
       return;
@@ -600,7 +596,7 @@ bool Allocator<P, Os>::SizeMatches(void* pointer, size_t size, size_t alignment)
   }
   size_t usable = large_.UsableSize(address);
   if (usable == 0) return true;  // Free() reports it
-  size_t rounded;  // as LargeObjects::Alloc rounds: a zero-byte request got one page
+  size_t rounded;                // as LargeObjects::Alloc rounds: a zero-byte request got one page
   if (TryAlignUp(size == 0 ? 1 : size, kPageSize, &rounded) && rounded == usable) return true;
   ReportSizeMismatch(pointer, size, usable);
   return false;

@@ -57,9 +57,7 @@ class Arena {
   }
 
   SC_ALWAYS_INLINE bool Contains(uintptr_t address) const { return address - base_ < size_bytes_; }
-  SC_ALWAYS_INLINE SpanMeta* MetaOf(uintptr_t address) const {
-    return &metas_[(address - base_) >> kVirtualSpanShift];
-  }
+  SC_ALWAYS_INLINE SpanMeta* MetaOf(uintptr_t address) const { return &metas_[(address - base_) >> kVirtualSpanShift]; }
   SC_ALWAYS_INLINE uint32_t IndexOfAddress(uintptr_t address) const {
     return static_cast<uint32_t>((address - base_) >> kVirtualSpanShift);
   }

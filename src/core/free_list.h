@@ -48,8 +48,8 @@ class LinkCodec {
 
 // True when `next` (a decoded link read from `slot`) is null or the start of a block of the same span.
 // `span_start`, `block_bytes`, `num_blocks` and `div_magic` describe the slot's span.
-SC_ALWAYS_INLINE bool IsValidLink(uintptr_t next, uintptr_t span_start, uint32_t block_bytes,
-                                  uint32_t num_blocks, uint64_t div_magic) {
+SC_ALWAYS_INLINE bool IsValidLink(uintptr_t next, uintptr_t span_start, uint32_t block_bytes, uint32_t num_blocks,
+                                  uint64_t div_magic) {
   if (next == 0) return true;
   uintptr_t offset = next - span_start;
   if (offset >= uintptr_t{block_bytes} * num_blocks) return false;

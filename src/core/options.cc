@@ -62,15 +62,15 @@ int Options::Parse(const char* text) {
       continue;
     }
     bool known = false;
-#define SC_PARSE_FIELD(name, default_value, min, max, doc)          \
-  if (!known && NameEquals(begin, equals, #name)) {                  \
-    known = true;                                                    \
-    if (value < (min) || value > (max)) {                            \
-      ReportBadEntry(begin, end, "value out of range");              \
-      ++bad;                                                         \
-    } else {                                                         \
-      this->name = value;                                            \
-    }                                                                \
+#define SC_PARSE_FIELD(name, default_value, min, max, doc) \
+  if (!known && NameEquals(begin, equals, #name)) {        \
+    known = true;                                          \
+    if (value < (min) || value > (max)) {                  \
+      ReportBadEntry(begin, end, "value out of range");    \
+      ++bad;                                               \
+    } else {                                               \
+      this->name = value;                                  \
+    }                                                      \
   }
     SC_OPTIONS_TABLE(SC_PARSE_FIELD)
 #undef SC_PARSE_FIELD
@@ -84,17 +84,17 @@ int Options::Parse(const char* text) {
 
 void Options::Print() const {
   char storage[512];
-#define SC_PRINT_FIELD(name, default_value, min, max, doc)                                      \
-  {                                                                                             \
-    TextBuffer text(storage, sizeof(storage));                                                  \
-    text.Append("scalloc: option ").Append(#name).AppendChar('=');                             \
-    if (this->name < 0) {                                                                       \
-      text.AppendChar('-').AppendDecimal(static_cast<uint64_t>(-this->name));                   \
-    } else {                                                                                    \
-      text.AppendDecimal(static_cast<uint64_t>(this->name));                                    \
-    }                                                                                           \
-    text.Append("  (").Append(doc).Append(")\n");                                               \
-    LogMessage(text.CString());                                                                 \
+#define SC_PRINT_FIELD(name, default_value, min, max, doc)                    \
+  {                                                                           \
+    TextBuffer text(storage, sizeof(storage));                                \
+    text.Append("scalloc: option ").Append(#name).AppendChar('=');            \
+    if (this->name < 0) {                                                     \
+      text.AppendChar('-').AppendDecimal(static_cast<uint64_t>(-this->name)); \
+    } else {                                                                  \
+      text.AppendDecimal(static_cast<uint64_t>(this->name));                  \
+    }                                                                         \
+    text.Append("  (").Append(doc).Append(")\n");                             \
+    LogMessage(text.CString());                                               \
   }
   SC_OPTIONS_TABLE(SC_PRINT_FIELD)
 #undef SC_PRINT_FIELD

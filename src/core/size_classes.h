@@ -17,11 +17,10 @@ namespace scalloc::internal {
 inline constexpr unsigned kVirtualSpanShift = 21;
 inline constexpr size_t kVirtualSpanBytes = size_t{1} << kVirtualSpanShift;  // 2 MiB
 inline constexpr size_t kMinAlignment = 16;
-inline constexpr size_t kNumFineClasses = 16;     // 16, 32, ..., 256
-inline constexpr size_t kClassesPerDoubling = 8;  // above 256 B
+inline constexpr size_t kNumFineClasses = 16;             // 16, 32, ..., 256
+inline constexpr size_t kClassesPerDoubling = 8;          // above 256 B
 inline constexpr size_t kMaxSmallSize = size_t{1} << 20;  // 1 MiB: larger requests are large objects
-inline constexpr size_t kNumClasses =
-    kNumFineClasses + kClassesPerDoubling * (20 - 8);  // 112
+inline constexpr size_t kNumClasses = kNumFineClasses + kClassesPerDoubling * (20 - 8);  // 112
 // Every real span holds at most this many blocks (bounds the per-span bitmap and the remote-list counter).
 inline constexpr size_t kMaxBlocksPerSpan = 4096;
 inline constexpr size_t kTargetRealSpanBytes = 64 * 1024;
@@ -58,8 +57,7 @@ constexpr SizeClassInfo MakeSizeClassInfo(size_t cls) {
   if (n > kMaxBlocksPerSpan) n = kMaxBlocksPerSpan;
   size_t real = AlignUp(n * block, kPageSize);
   uint64_t magic = ((uint64_t{1} << kDivisionShift) + block - 1) / block;
-  return SizeClassInfo{static_cast<uint32_t>(block), static_cast<uint32_t>(n),
-                       static_cast<uint32_t>(real), magic};
+  return SizeClassInfo{static_cast<uint32_t>(block), static_cast<uint32_t>(n), static_cast<uint32_t>(real), magic};
 }
 
 inline constexpr auto kSizeClassInfo = [] {
@@ -108,8 +106,7 @@ static_assert([] {
     // Internal waste bound: the next-smaller class is at least 7/8 of this one (above 256 B).
     if (c > kNumFineClasses && ClassToSizeUncached(c - 1) * 8 < info.block_bytes * 7) return false;
     // The division magic is exact for every block start and interior offset in a virtual span.
-    for (uint64_t off : {uint64_t{info.block_bytes} - 1, uint64_t{info.block_bytes},
-                         uint64_t{kVirtualSpanBytes} - 1}) {
+    for (uint64_t off : {uint64_t{info.block_bytes} - 1, uint64_t{info.block_bytes}, uint64_t{kVirtualSpanBytes} - 1}) {
       if (((off * info.div_magic) >> kDivisionShift) != off / info.block_bytes) return false;
     }
   }

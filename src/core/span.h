@@ -41,23 +41,15 @@ class RemoteWord {
 
   constexpr uint64_t raw() const { return raw_; }
   constexpr uint32_t head() const { return static_cast<uint32_t>(raw_ & ((1u << kHeadBits) - 1)); }
-  constexpr uint32_t count() const {
-    return static_cast<uint32_t>((raw_ >> kCountShift) & ((1u << kCountBits) - 1));
-  }
-  constexpr SpanState state() const {
-    return static_cast<SpanState>((raw_ >> kStateShift) & ((1u << kStateBits) - 1));
-  }
+  constexpr uint32_t count() const { return static_cast<uint32_t>((raw_ >> kCountShift) & ((1u << kCountBits) - 1)); }
+  constexpr SpanState state() const { return static_cast<SpanState>((raw_ >> kStateShift) & ((1u << kStateBits) - 1)); }
   constexpr uint64_t epoch() const { return raw_ >> kEpochShift; }
 
-  constexpr RemoteWord WithPush(uint32_t head) const {
-    return Make(head, count() + 1, state(), epoch());
-  }
+  constexpr RemoteWord WithPush(uint32_t head) const { return Make(head, count() + 1, state(), epoch()); }
   constexpr RemoteWord WithState(SpanState state) const { return Make(head(), count(), state, epoch()); }
 
   // Head encoding: blocks are 16-byte aligned and a span is 2 MiB, so offset/16 fits 17 bits; +1 keeps 0 free.
-  static constexpr uint32_t HeadOf(uintptr_t offset_in_span) {
-    return static_cast<uint32_t>(offset_in_span >> 4) + 1;
-  }
+  static constexpr uint32_t HeadOf(uintptr_t offset_in_span) { return static_cast<uint32_t>(offset_in_span >> 4) + 1; }
   static constexpr uintptr_t OffsetOfHead(uint32_t head) { return uintptr_t{head - 1} << 4; }
 
  private:
@@ -66,26 +58,27 @@ class RemoteWord {
 
 struct Lab;
 
-// One per virtual span, 128 bytes, valid when all-zero (a fresh metadata page): the first line is the owner's, the second is written by remote freers.
+// One per virtual span, 128 bytes, valid when all-zero (a fresh metadata page): the first line is the owner's, the
+// second is written by remote freers.
 struct alignas(64) SpanMeta {
   // --- Owner's cache line (written only by the owning LAB while hot, or under span-pool/list protocols).
-  void* free_list = nullptr;        // local free list head (links encoded by the policy)
+  void* free_list = nullptr;         // local free list head (links encoded by the policy)
   std::atomic<Lab*> owner{nullptr};  // the LAB holding this span hot, else nullptr (read racily by freers)
   uintptr_t bump = 0;                // next never-used block
   uintptr_t bump_end = 0;            // end of the blocks of the real span
-  uint32_t class_id = 0;            // valid only while block_bytes != 0
+  uint32_t class_id = 0;             // valid only while block_bytes != 0
   uint32_t block_bytes = 0;          // 0: the span holds no class (free or never used)
   uint32_t num_blocks = 0;
   uint32_t reuse_limit_blocks = 0;  // becomes reusable when blocks in use drop below this
   uint64_t div_magic = 0;
-  uint32_t checksum = 0;             // hardened: hash of the fields above with the secret
+  uint32_t checksum = 0;  // hardened: hash of the fields above with the secret
   // Blocks never handed out (bump..bump_end), published at release for freers' utilization math.
   std::atomic<uint32_t> unbumped_blocks{0};
 
   // --- Remote freers' cache line (plus rarely touched pool/list fields).
   alignas(64) std::atomic<uint64_t> remote{0};  // a RemoteWord; 0 = kFree, empty, epoch 0
-  std::atomic<uint32_t> pool_next{kNoIndex};  // span-pool stack link
-  uint32_t list_prev = kNoIndex;              // reusable-list links, protected by the class lock
+  std::atomic<uint32_t> pool_next{kNoIndex};    // span-pool stack link
+  uint32_t list_prev = kNoIndex;                // reusable-list links, protected by the class lock
   uint32_t list_next = kNoIndex;
   uint32_t dirty_bytes = 0;  // prefix that may be resident (fast) or is accessible (hardened)
 };

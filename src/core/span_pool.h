@@ -59,8 +59,7 @@ class SpanPool {
     partition %= partitions_;
     SpanMeta* meta = arena_->Meta(index);
     size_t dirty = meta->dirty_bytes;
-    if (dirty != 0 &&
-        cached_bytes_.fetch_add(dirty, std::memory_order_relaxed) + dirty <= cache_limit_bytes_) {
+    if (dirty != 0 && cached_bytes_.fetch_add(dirty, std::memory_order_relaxed) + dirty <= cache_limit_bytes_) {
       cached_[partition].Push(links, index);
       return;
     }

@@ -44,9 +44,7 @@ void* SystemOs::Reserve(size_t size, size_t alignment, bool accessible) {
 
 void SystemOs::Release(void* address, size_t size) { munmap(address, size); }
 
-bool SystemOs::Commit(void* address, size_t size) {
-  return mprotect(address, size, PROT_READ | PROT_WRITE) == 0;
-}
+bool SystemOs::Commit(void* address, size_t size) { return mprotect(address, size, PROT_READ | PROT_WRITE) == 0; }
 
 bool SystemOs::Protect(void* address, size_t size) {
   madvise(address, size, MADV_DONTNEED);
@@ -164,9 +162,7 @@ void SystemOs::SetThreadKeyValue(unsigned key, void* value) {
   pthread_setspecific(static_cast<pthread_key_t>(key), value);
 }
 
-void* SystemOs::GetThreadKeyValue(unsigned key) {
-  return pthread_getspecific(static_cast<pthread_key_t>(key));
-}
+void* SystemOs::GetThreadKeyValue(unsigned key) { return pthread_getspecific(static_cast<pthread_key_t>(key)); }
 
 void SystemOs::RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*child)()) {
   pthread_atfork(prepare, parent, child);

@@ -42,9 +42,8 @@ size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
 // Sizes that cover tiny, every small-class boundary region, the coarse classes and direct mappings.
 std::vector<size_t> InterestingSizes() {
-  return {0,         1,          15,         16,         17,          24,         100,        255,
-          256,       257,        1000,       4095,       4096,        4097,       32 * 1024,  100000,
-          kMiB - 1,  kMiB,       kMiB + 1,   3 * kMiB + 5};
+  return {0,    1,    15,   16,   17,        24,     100,      255,  256,      257,
+          1000, 4095, 4096, 4097, 32 * 1024, 100000, kMiB - 1, kMiB, kMiB + 1, 3 * kMiB + 5};
 }
 
 TEST(MallocTest, ZeroSizeReturnsUniqueFreeableBlocks) {
@@ -200,9 +199,8 @@ TEST(ReallocTest, ZeroSizeFreesAndReturnsNull) {
 }
 
 TEST(ReallocTest, PreservesContentsAcrossSmallLargeSmall) {
-  const size_t steps[] = {24,       64,      200,     256,   3000,  4096, 40000, 200 * 1024,
-                          kMiB + 7, 4 * kMiB, 9 * kMiB, kMiB,  100000, 5000,  50,    17,
-                          300,      3 * kMiB, 16};
+  const size_t steps[] = {24,       64,   200,    256,  3000, 4096, 40000, 200 * 1024, kMiB + 7, 4 * kMiB,
+                          9 * kMiB, kMiB, 100000, 5000, 50,   17,   300,   3 * kMiB,   16};
   size_t size = 8;
   void* p = malloc(size);
   ASSERT_NE(p, nullptr);

@@ -1,8 +1,8 @@
 // C++ allocation API: every operator new/delete form (plain, array, nothrow, sized, aligned), failure by
 // std::bad_alloc or nullptr, and the std::new_handler retry protocol.
 
-#include <sys/resource.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -168,7 +168,7 @@ TEST(NewDeleteTest, ZeroSizeGivesDistinctPointers) {
 TEST(NewDeleteTest, DeletingNullIsNoOp) {
   ::operator delete(Launder<void*>(nullptr));
   ::operator delete[](Launder<void*>(nullptr));
-  ::operator delete(Launder<void*>(nullptr), std::align_val_t{64});
+  ::operator delete (Launder<void*>(nullptr), std::align_val_t{64});
   ::operator delete(Launder<void*>(nullptr), std::nothrow);
 }
 
@@ -192,7 +192,7 @@ TEST(NewDeleteTest, HugeNewThrowsBadAlloc) {
     EXPECT_THROW(Escape(::operator new(n)), std::bad_alloc);
     EXPECT_THROW(Escape(::operator new[](n)), std::bad_alloc);
     if (!AlignedHugeSizeWraps(size)) {
-      EXPECT_THROW(Escape(::operator new(n, std::align_val_t{64})), std::bad_alloc);
+      EXPECT_THROW(Escape(::operator new (n, std::align_val_t{64})), std::bad_alloc);
       EXPECT_THROW(Escape(::operator new[](n, std::align_val_t{4096})), std::bad_alloc);
     }
   }
@@ -212,7 +212,7 @@ TEST(NewDeleteTest, HugeNothrowNewReturnsNull) {
     EXPECT_EQ(::operator new(n, std::nothrow), nullptr);
     EXPECT_EQ(::operator new[](n, std::nothrow), nullptr);
     if (!AlignedHugeSizeWraps(size)) {
-      EXPECT_EQ(::operator new(n, std::align_val_t{64}, std::nothrow), nullptr);
+      EXPECT_EQ(::operator new (n, std::align_val_t{64}, std::nothrow), nullptr);
       EXPECT_EQ(::operator new[](n, std::align_val_t{64}, std::nothrow), nullptr);
     }
   }
@@ -233,7 +233,7 @@ TEST(NewHandlerTest, HandlerIsCalledUntilItUninstallsItself) {
     g_handler_calls = 0;
     std::set_new_handler(CountingHandler);
     if (aligned) {
-      EXPECT_THROW(Escape(::operator new(Launder(SIZE_MAX / 2), std::align_val_t{256})), std::bad_alloc);
+      EXPECT_THROW(Escape(::operator new (Launder(SIZE_MAX / 2), std::align_val_t{256})), std::bad_alloc);
     } else {
       EXPECT_THROW(Escape(::operator new(Launder(SIZE_MAX / 2))), std::bad_alloc);
     }

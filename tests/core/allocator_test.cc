@@ -198,7 +198,7 @@ TYPED_TEST(AllocatorTest, SpanLifeCycleFollowsTheReuseThreshold) {
     for (uint32_t freed = 1; freed <= n; ++freed) {
       allocator->Free(blocks[freed - 1]);
       uint32_t in_use = n - freed;
-      SpanState expected = in_use == 0 ? SpanState::kFree
+      SpanState expected = in_use == 0      ? SpanState::kFree
                            : in_use < limit ? SpanState::kReusable
                                             : SpanState::kFloating;
       if (in_use == 0) {
@@ -341,7 +341,8 @@ TYPED_TEST(AllocatorTest, StatisticsCountAllocationsAndFreesPerClass) {
   for (int i = 0; i < 300; ++i) allocator->Free(blocks[i]);
   std::thread([&] {  // remote frees count too
     for (int i = 300; i < 400; ++i) allocator->Free(blocks[i]);
-  }).join();
+  })
+      .join();
   void* large = allocator->Alloc(size_t{3} << 20);
   Stats stats;
   allocator->CollectStats(&stats);

@@ -52,14 +52,14 @@ TEST(IsValidLinkTest, AcceptsBlockStartsOfTheSpanOnly) {
   EXPECT_TRUE(IsValidLink(start + 48 * 7, start, info.block_bytes, info.num_blocks, info.div_magic));
   EXPECT_FALSE(IsValidLink(start + 48 * 7 + 16, start, info.block_bytes, info.num_blocks, info.div_magic));
   EXPECT_FALSE(IsValidLink(start - 48, start, info.block_bytes, info.num_blocks, info.div_magic));
-  EXPECT_FALSE(IsValidLink(start + uintptr_t{48} * info.num_blocks, start, info.block_bytes, info.num_blocks,
-                           info.div_magic));
+  EXPECT_FALSE(
+      IsValidLink(start + uintptr_t{48} * info.num_blocks, start, info.block_bytes, info.num_blocks, info.div_magic));
   EXPECT_FALSE(IsValidLink(0x601000, start, info.block_bytes, info.num_blocks, info.div_magic));
 }
 
 TEST(RemoteWordTest, PacksAllFields) {
-  RemoteWord w = RemoteWord::Make(RemoteWord::HeadOf(kVirtualSpanBytes - 16), kMaxBlocksPerSpan,
-                                  SpanState::kReusable, (uint64_t{1} << 28) - 1);
+  RemoteWord w = RemoteWord::Make(RemoteWord::HeadOf(kVirtualSpanBytes - 16), kMaxBlocksPerSpan, SpanState::kReusable,
+                                  (uint64_t{1} << 28) - 1);
   EXPECT_EQ(RemoteWord::OffsetOfHead(w.head()), kVirtualSpanBytes - 16);
   EXPECT_EQ(w.count(), kMaxBlocksPerSpan);
   EXPECT_EQ(w.state(), SpanState::kReusable);

@@ -143,9 +143,8 @@ TEST(SoakTest, RandomChurnAcrossThreadsKeepsContentsAndBoundedMemory) {
   }
   EXPECT_EQ(errors.load(), 0);
   malloc_trim(0);
-  printf("soak: %.0f s, %u thread generations, %llu operations, max RSS %zu MiB, RSS after trim %zu MiB\n",
-         seconds, generation * kThreads, static_cast<unsigned long long>(ops.load()), max_rss >> 20,
-         ResidentBytes() >> 20);
+  printf("soak: %.0f s, %u thread generations, %llu operations, max RSS %zu MiB, RSS after trim %zu MiB\n", seconds,
+         generation * kThreads, static_cast<unsigned long long>(ops.load()), max_rss >> 20, ResidentBytes() >> 20);
 }
 
 }  // namespace

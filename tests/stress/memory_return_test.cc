@@ -66,8 +66,8 @@ size_t FreeChain(Link* head, size_t count, SizeFn size_of) {
 
 void ExpectMemoryReturned(size_t baseline, size_t peak, size_t after_trim, const char* what,
                           size_t allowed_growth = kAllowedGrowth) {
-  EXPECT_GE(peak, baseline + 900 * kMiB) << what << ": the allocation did not become resident (peak "
-                                         << ToMiB(peak) << " MiB, baseline " << ToMiB(baseline) << " MiB)";
+  EXPECT_GE(peak, baseline + 900 * kMiB) << what << ": the allocation did not become resident (peak " << ToMiB(peak)
+                                         << " MiB, baseline " << ToMiB(baseline) << " MiB)";
   EXPECT_LT(after_trim, baseline + allowed_growth)
       << what << ": RSS baseline " << ToMiB(baseline) << " MiB, peak " << ToMiB(peak) << " MiB, after free + "
       << "malloc_trim(0) " << ToMiB(after_trim) << " MiB";

@@ -90,10 +90,10 @@ class Rng {
 // multiple of 8 and at least 16 so a block can hold two words of bookkeeping.
 inline size_t MixedSize(Rng& rng) {
   const size_t roll = rng.Below(1000);
-  if (roll < 700) return 16 + 8 * rng.Below(31);            // 16..256
-  if (roll < 950) return 256 + 8 * rng.Below(480);          // 256..4 KiB
-  if (roll < 998) return 4096 + 8 * rng.Below(12 * 1024);   // 4..100 KiB
-  return kMiB + 8 * rng.Below(64 * 1024);                   // 1..1.5 MiB
+  if (roll < 700) return 16 + 8 * rng.Below(31);           // 16..256
+  if (roll < 950) return 256 + 8 * rng.Below(480);         // 256..4 KiB
+  if (roll < 998) return 4096 + 8 * rng.Below(12 * 1024);  // 4..100 KiB
+  return kMiB + 8 * rng.Below(64 * 1024);                  // 1..1.5 MiB
 }
 
 }  // namespace stress

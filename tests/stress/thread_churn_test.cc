@@ -94,8 +94,8 @@ TEST(ThreadChurnTest, TwentyThousandShortLivedThreadsStayBounded) {
   const size_t baseline = ResidentBytes();
   ASSERT_EQ(RunChurn(1001, 19000, kWave, &handoff), 0u);
   const size_t after = ResidentBytes();
-  EXPECT_LT(after, baseline + 64 * kMiB)
-      << "RSS grew from " << ToMiB(baseline) << " MiB to " << ToMiB(after) << " MiB over 19000 thread exits";
+  EXPECT_LT(after, baseline + 64 * kMiB) << "RSS grew from " << ToMiB(baseline) << " MiB to " << ToMiB(after)
+                                         << " MiB over 19000 thread exits";
 }
 
 TEST(ThreadChurnTest, BlocksOutliveTheirThread) {

@@ -28,8 +28,7 @@ struct Inbox {
 size_t PickSize(Rng& rng, size_t min_size, size_t max_size) {
   int low_bit = 63 - __builtin_clzll(min_size);
   int high_bit = 63 - __builtin_clzll(max_size);
-  const int bit =
-      static_cast<int>(rng.Range(static_cast<uint64_t>(low_bit), static_cast<uint64_t>(high_bit)));
+  const int bit = static_cast<int>(rng.Range(static_cast<uint64_t>(low_bit), static_cast<uint64_t>(high_bit)));
   uint64_t low = uint64_t{1} << bit;
   uint64_t high = (low << 1) - 1;
   if (low < min_size) low = min_size;
@@ -38,20 +37,18 @@ size_t PickSize(Rng& rng, size_t min_size, size_t max_size) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags(argc, argv,
-              "acdc: configurable size and lifetime distributions, objects accessed while alive");
+  Flags flags(argc, argv, "acdc: configurable size and lifetime distributions, objects accessed while alive");
   const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "worker threads"));
   const int64_t rounds = flags.Int("--rounds", 200, 100, "rounds");
-  const int64_t per_round =
-      flags.Int("--objects", 20000, 10000, "objects allocated per round, summed over threads");
+  const int64_t per_round = flags.Int("--objects", 20000, 10000, "objects allocated per round, summed over threads");
   const int64_t min_size = flags.Int("--min-size", 8, 8, "smallest object");
   const int64_t max_size = flags.Int("--max-size", 2048, 2048, "largest object");
   const int64_t min_life = flags.Int("--min-life", 1, 1, "shortest lifetime in rounds");
   const int64_t max_life = flags.Int("--max-life", 10, 10, "longest lifetime in rounds");
   const int64_t shared = flags.Int("--shared-percent", 10, 10, "objects freed by the next thread");
   flags.Finish();
-  if (threads < 1 || rounds < 1 || per_round < threads || min_size < 1 || max_size < min_size ||
-      min_life < 1 || max_life < min_life || shared < 0 || shared > 100) {
+  if (threads < 1 || rounds < 1 || per_round < threads || min_size < 1 || max_size < min_size || min_life < 1 ||
+      max_life < min_life || shared < 0 || shared > 100) {
     flags.Die("invalid parameters");
   }
 
@@ -81,15 +78,13 @@ int Main(int argc, char** argv) {
         object.tag = rng.Next();
         object.p = CheckedMalloc(object.size);
         WriteTag(object.p, object.size, object.tag);
-        const uint64_t life =
-            rng.Range(static_cast<uint64_t>(min_life), static_cast<uint64_t>(max_life));
+        const uint64_t life = rng.Range(static_cast<uint64_t>(min_life), static_cast<uint64_t>(max_life));
         expiring[(static_cast<uint64_t>(round) + life) % buckets].push_back(object);
         ++allocs;
       }
       // Access pass: read every live object's head and tail.
       for (const std::vector<Object>& bucket : expiring) {
-        for (const Object& object : bucket)
-          sum += ReadTag(object.p, object.size, object.tag) & 0xff;
+        for (const Object& object : bucket) sum += ReadTag(object.p, object.size, object.tag) & 0xff;
       }
       std::vector<Object>& dying = expiring[static_cast<uint64_t>(round) % buckets];
       std::vector<Object> passed;

@@ -45,10 +45,7 @@ class Flags {
   // `full` is the default of the normal suite, `quick` the default under --quick.
   int64_t Int(const char* name, int64_t full, int64_t quick, const char* help) {
     const int64_t fallback = quick_ ? quick : full;
-    Describe(
-        name, "N",
-        std::to_string(full) + (full == quick ? "" : " (quick: " + std::to_string(quick) + ")"),
-        help);
+    Describe(name, "N", std::to_string(full) + (full == quick ? "" : " (quick: " + std::to_string(quick) + ")"), help);
     const std::optional<std::string> text = Find(name);
     if (!text) return fallback;
     char* end = nullptr;
@@ -103,8 +100,7 @@ class Flags {
     return std::nullopt;
   }
 
-  void Describe(const char* name, const char* metavar, const std::string& fallback,
-                const char* help) {
+  void Describe(const char* name, const char* metavar, const std::string& fallback, const char* help) {
     std::string line = std::string("  ") + name;
     if (metavar[0] != '\0') line += std::string(" ") + metavar;
     while (line.size() < 22) line += ' ';
@@ -165,8 +161,7 @@ class Rng {
 
 // Seed for (workload, thread, round) so that work assignment never depends on scheduling.
 inline uint64_t SeedFor(uint64_t base, uint64_t a, uint64_t b = 0) {
-  return base * 0x100000001b3ull ^ (a + 1) * 0x9e3779b97f4a7c15ull ^
-         (b + 1) * 0xc2b2ae3d27d4eb4full;
+  return base * 0x100000001b3ull ^ (a + 1) * 0x9e3779b97f4a7c15ull ^ (b + 1) * 0xc2b2ae3d27d4eb4full;
 }
 
 // Order-sensitive mixing for values folded by one thread; thread results are added, which does not
@@ -185,8 +180,7 @@ inline void Escape(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
 inline void WriteTag(void* p, size_t size, uint64_t tag) {
   if (size >= sizeof(uint64_t)) {
     std::memcpy(p, &tag, sizeof(tag));
-    if (size >= 2 * sizeof(uint64_t))
-      std::memcpy(static_cast<char*>(p) + size - sizeof(tag), &tag, sizeof(tag));
+    if (size >= 2 * sizeof(uint64_t)) std::memcpy(static_cast<char*>(p) + size - sizeof(tag), &tag, sizeof(tag));
   } else if (size > 0) {
     std::memcpy(p, &tag, size);
   }
@@ -209,10 +203,8 @@ inline uint64_t ReadTag(const void* p, size_t size, uint64_t expected) {
     expected &= (uint64_t{1} << (8 * size)) - 1;
   }
   if (!ok || tag != expected) {
-    std::fprintf(stderr,
-                 "error: block %p of %zu bytes lost its contents (tag %" PRIx64 ", want %" PRIx64
-                 ")\n",
-                 p, size, tag, expected);
+    std::fprintf(stderr, "error: block %p of %zu bytes lost its contents (tag %" PRIx64 ", want %" PRIx64 ")\n", p,
+                 size, tag, expected);
     std::exit(3);
   }
   return tag;

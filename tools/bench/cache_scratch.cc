@@ -13,11 +13,9 @@ namespace scalloc::bench {
 namespace {
 
 int Main(int argc, char** argv) {
-  Flags flags(argc, argv,
-              "cache_scratch: passive false sharing through objects freed by other threads");
+  Flags flags(argc, argv, "cache_scratch: passive false sharing through objects freed by other threads");
   const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "worker threads"));
-  const int64_t objects =
-      flags.Int("--objects", 200000, 40000, "objects, summed over threads, one after the other");
+  const int64_t objects = flags.Int("--objects", 200000, 40000, "objects, summed over threads, one after the other");
   const int64_t writes = flags.Int("--writes", 1000, 1000, "write passes over each object");
   const int64_t size = flags.Int("--size", 8, 8, "object size in bytes");
   flags.Finish();

@@ -46,17 +46,12 @@ Block Allocate(size_t size) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags(argc, argv,
-              "frag: fill, free 90% at random, refill with other sizes; reports RSS per phase");
-  const int threads =
-      static_cast<int>(flags.Int("--threads", 1, 1, "threads, each doing its share"));
-  const int64_t volume_mib =
-      flags.Int("--volume-mib", 1024, 200, "bytes allocated in phase one, in MiB");
-  const int64_t free_percent =
-      flags.Int("--free-percent", 90, 90, "share of phase-one blocks freed");
+  Flags flags(argc, argv, "frag: fill, free 90% at random, refill with other sizes; reports RSS per phase");
+  const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "threads, each doing its share"));
+  const int64_t volume_mib = flags.Int("--volume-mib", 1024, 200, "bytes allocated in phase one, in MiB");
+  const int64_t free_percent = flags.Int("--free-percent", 90, 90, "share of phase-one blocks freed");
   flags.Finish();
-  if (threads < 1 || volume_mib < 1 || free_percent < 0 || free_percent > 100)
-    flags.Die("invalid parameters");
+  if (threads < 1 || volume_mib < 1 || free_percent < 0 || free_percent > 100) flags.Die("invalid parameters");
 
   const uint64_t volume = static_cast<uint64_t>(volume_mib) << 20;
   std::vector<std::vector<Block>> kept(threads);

@@ -37,18 +37,15 @@ uint64_t Release(Slot& slot) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags(argc, argv,
-              "larson: slot replacement churn with blocks handed to new threads every round");
+  Flags flags(argc, argv, "larson: slot replacement churn with blocks handed to new threads every round");
   const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "worker threads per round"));
   const int64_t slots = flags.Int("--slots", 1000, 1000, "slots per thread");
   const int64_t min_size = flags.Int("--min-size", 8, 8, "smallest block");
   const int64_t max_size = flags.Int("--max-size", 1000, 1000, "largest block");
   const int64_t rounds = flags.Int("--rounds", 40, 20, "rounds (each on new threads)");
-  const int64_t total_ops =
-      flags.Int("--ops", 40000000, 8000000, "replacements, summed over threads and rounds");
+  const int64_t total_ops = flags.Int("--ops", 40000000, 8000000, "replacements, summed over threads and rounds");
   flags.Finish();
-  if (threads < 1 || slots < 1 || min_size < 1 || max_size < min_size || rounds < 1 ||
-      total_ops < 0) {
+  if (threads < 1 || slots < 1 || min_size < 1 || max_size < min_size || rounds < 1 || total_ops < 0) {
     flags.Die("invalid parameters");
   }
 

@@ -49,15 +49,11 @@ uint64_t RingLoop(size_t size, int64_t iterations, size_t live) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags(argc, argv,
-              "malloc_loop: malloc/free pairs per size, optionally with a ring of live blocks");
-  const int threads =
-      static_cast<int>(flags.Int("--threads", 1, 1, "threads, each running the full loop"));
-  const int64_t size =
-      flags.Int("--size", 0, 0, "block size; 0 runs 16, 64, 256, 1024, 4096 and 32768 in turn");
+  Flags flags(argc, argv, "malloc_loop: malloc/free pairs per size, optionally with a ring of live blocks");
+  const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "threads, each running the full loop"));
+  const int64_t size = flags.Int("--size", 0, 0, "block size; 0 runs 16, 64, 256, 1024, 4096 and 32768 in turn");
   const int64_t iterations = flags.Int("--iters", 10000000, 2000000, "pairs per size and thread");
-  const int64_t live =
-      flags.Int("--live", 0, 0, "blocks kept live in a ring (0: back-to-back pairs)");
+  const int64_t live = flags.Int("--live", 0, 0, "blocks kept live in a ring (0: back-to-back pairs)");
   flags.Finish();
   if (threads < 1 || size < 0 || iterations < 0 || live < 0) flags.Die("invalid parameters");
 
@@ -71,16 +67,14 @@ int Main(int argc, char** argv) {
   RunThreads(threads, [&](int thread) {
     uint64_t sum = 0;
     for (size_t s : sizes) {
-      sum = Mix(sum, live > 0 ? RingLoop(s, iterations, static_cast<size_t>(live))
-                              : PairLoop(s, iterations));
+      sum = Mix(sum, live > 0 ? RingLoop(s, iterations, static_cast<size_t>(live)) : PairLoop(s, iterations));
     }
     sums[thread] = sum;
   });
 
   uint64_t checksum = 0;
   for (uint64_t sum : sums) checksum += sum;
-  PrintResult(checksum, 2 * static_cast<uint64_t>(iterations) * sizes.size() *
-                            static_cast<uint64_t>(threads));
+  PrintResult(checksum, 2 * static_cast<uint64_t>(iterations) * sizes.size() * static_cast<uint64_t>(threads));
   return 0;
 }
 

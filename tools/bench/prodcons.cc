@@ -56,15 +56,13 @@ class BatchQueue {
 int Main(int argc, char** argv) {
   Flags flags(argc, argv, "prodcons: producers allocate, consumers free (all frees are remote)");
   const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "producer/consumer pairs"));
-  const int64_t total_blocks =
-      flags.Int("--blocks", 20000000, 4000000, "blocks, summed over producers");
+  const int64_t total_blocks = flags.Int("--blocks", 20000000, 4000000, "blocks, summed over producers");
   const int64_t batch_size = flags.Int("--batch", 256, 256, "blocks per batch");
   const int64_t capacity = flags.Int("--queue", 64, 64, "queue capacity in batches");
   const int64_t min_size = flags.Int("--min-size", 16, 16, "smallest block");
   const int64_t max_size = flags.Int("--max-size", 512, 512, "largest block");
   flags.Finish();
-  if (threads < 1 || total_blocks < 0 || batch_size < 1 || capacity < 1 || min_size < 1 ||
-      max_size < min_size) {
+  if (threads < 1 || total_blocks < 0 || batch_size < 1 || capacity < 1 || min_size < 1 || max_size < min_size) {
     flags.Die("invalid parameters");
   }
 

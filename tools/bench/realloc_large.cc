@@ -16,9 +16,7 @@ constexpr size_t kPage = 4096;
 constexpr size_t kMiB = size_t{1} << 20;
 
 // The word stored at the start of each page: depends on the block and page index, not addresses.
-uint64_t PageWord(uint64_t block_seed, size_t page) {
-  return block_seed ^ (page * 0x9e3779b97f4a7c15ull);
-}
+uint64_t PageWord(uint64_t block_seed, size_t page) { return block_seed ^ (page * 0x9e3779b97f4a7c15ull); }
 
 void TouchPages(unsigned char* p, size_t from, size_t to, uint64_t block_seed) {
   for (size_t offset = from; offset < to; offset += kPage) {
@@ -50,17 +48,13 @@ unsigned char* Resize(unsigned char* p, size_t size) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags(argc, argv,
-              "realloc_large: grow blocks from 1 MiB to 64 MiB by realloc, shrink, free");
-  const int threads =
-      static_cast<int>(flags.Int("--threads", 1, 1, "threads, each doing its share"));
-  const int64_t blocks =
-      flags.Int("--blocks", 24, 4, "blocks grown and shrunk, summed over threads");
+  Flags flags(argc, argv, "realloc_large: grow blocks from 1 MiB to 64 MiB by realloc, shrink, free");
+  const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "threads, each doing its share"));
+  const int64_t blocks = flags.Int("--blocks", 24, 4, "blocks grown and shrunk, summed over threads");
   const int64_t start_mib = flags.Int("--start-mib", 1, 1, "initial size in MiB");
   const int64_t limit_mib = flags.Int("--limit-mib", 64, 64, "size to grow to in MiB");
   flags.Finish();
-  if (threads < 1 || blocks < threads || start_mib < 1 || limit_mib < start_mib)
-    flags.Die("invalid parameters");
+  if (threads < 1 || blocks < threads || start_mib < 1 || limit_mib < start_mib) flags.Die("invalid parameters");
 
   const size_t start = static_cast<size_t>(start_mib) * kMiB;  // MiB multiples: page multiples too
   const size_t limit = static_cast<size_t>(limit_mib) * kMiB;
@@ -78,8 +72,7 @@ int Main(int argc, char** argv) {
       ++count;
       while (size < limit) {
         // Page multiples, so that every page of the block carries its word at its start.
-        size_t next =
-            rng.Percent(50) ? size + 64 * 1024 : (size + size / 2 + kPage - 1) / kPage * kPage;
+        size_t next = rng.Percent(50) ? size + 64 * 1024 : (size + size / 2 + kPage - 1) / kPage * kPage;
         if (next > limit) next = limit;
         p = Resize(p, next);
         sum = Mix(sum, CheckPages(p, size, seed));

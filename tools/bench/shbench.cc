@@ -63,8 +63,7 @@ class Worker {
         // Release the older half in one go, as a program finishing a phase would.
         const size_t half = long_capacity_ / 2;
         for (size_t i = 0; i < half; ++i) Drop(long_lived_[i]);
-        long_lived_.erase(long_lived_.begin(),
-                          long_lived_.begin() + static_cast<std::ptrdiff_t>(half));
+        long_lived_.erase(long_lived_.begin(), long_lived_.begin() + static_cast<std::ptrdiff_t>(half));
       }
       long_lived_.push_back(block);
     }
@@ -96,11 +95,9 @@ class Worker {
 int Main(int argc, char** argv) {
   Flags flags(argc, argv, "shbench: mixed sizes with short, medium and long lifetimes");
   const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "worker threads"));
-  const int64_t total =
-      flags.Int("--allocs", 20000000, 4000000, "allocations, summed over threads");
+  const int64_t total = flags.Int("--allocs", 20000000, 4000000, "allocations, summed over threads");
   const int64_t pool = flags.Int("--pool", 4096, 4096, "medium-lifetime pool slots per thread");
-  const int64_t long_capacity =
-      flags.Int("--long", 2000, 2000, "long-lived blocks kept per thread");
+  const int64_t long_capacity = flags.Int("--long", 2000, 2000, "long-lived blocks kept per thread");
   flags.Finish();
   if (threads < 1 || total < 0 || pool < 1 || long_capacity < 2) flags.Die("invalid parameters");
 

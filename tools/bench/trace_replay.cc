@@ -83,8 +83,7 @@ std::vector<Op> ParseTrace(FILE* file, const std::string& path, uint32_t* max_id
       op.arg2 = fields[1];  // `a <id> <align> <size>`
       op.arg = fields[2];
       if ((op.arg2 & (op.arg2 - 1)) != 0 || op.arg2 == 0) {
-        std::fprintf(stderr, "%s:%" PRIu64 ": alignment must be a power of two\n", path.c_str(),
-                     line_number);
+        std::fprintf(stderr, "%s:%" PRIu64 ": alignment must be a power of two\n", path.c_str(), line_number);
         std::exit(2);
       }
     } else {
@@ -93,8 +92,7 @@ std::vector<Op> ParseTrace(FILE* file, const std::string& path, uint32_t* max_id
     }
     uint64_t product = 0;
     if (op.arg > kMaxRequest || op.arg2 > kMaxRequest ||
-        (op.kind == 'c' &&
-         (__builtin_mul_overflow(op.arg, op.arg2, &product) || product > kMaxRequest))) {
+        (op.kind == 'c' && (__builtin_mul_overflow(op.arg, op.arg2, &product) || product > kMaxRequest))) {
       std::fprintf(stderr, "%s:%" PRIu64 ": request too large\n", path.c_str(), line_number);
       std::exit(2);
     }
@@ -137,9 +135,7 @@ class Replayer {
           const unsigned char* data = static_cast<const unsigned char*>(p);
           for (size_t i = 0; i < bytes && i < 64; ++i) {
             if (data[i] != 0 || data[bytes - 1 - i] != 0) {
-              std::fprintf(stderr,
-                           "error: calloc(%" PRIu64 ", %" PRIu64 ") returned dirty memory\n",
-                           op.arg, op.arg2);
+              std::fprintf(stderr, "error: calloc(%" PRIu64 ", %" PRIu64 ") returned dirty memory\n", op.arg, op.arg2);
               std::exit(3);
             }
           }
@@ -207,18 +203,15 @@ class Replayer {
 
 int Main(int argc, char** argv) {
   Flags flags(argc, argv, "trace_replay: replay an allocation trace file");
-  const int threads =
-      static_cast<int>(flags.Int("--threads", 1, 1, "threads, each replaying the whole trace"));
-  const std::string path =
-      flags.String("--trace", "", "trace file (text format, see docs/benchmarks.md)");
+  const int threads = static_cast<int>(flags.Int("--threads", 1, 1, "threads, each replaying the whole trace"));
+  const std::string path = flags.String("--trace", "", "trace file (text format, see docs/benchmarks.md)");
   const int64_t repeat = flags.Int("--repeat", 10, 3, "replays per thread");
   flags.Finish();
   if (threads < 1 || repeat < 1) flags.Die("invalid parameters");
 
   FILE* file = path.empty() ? nullptr : std::fopen(path.c_str(), "r");
   if (file == nullptr) {
-    std::fprintf(stderr, "trace_replay: no trace file%s%s, skipping\n", path.empty() ? "" : " at ",
-                 path.c_str());
+    std::fprintf(stderr, "trace_replay: no trace file%s%s, skipping\n", path.empty() ? "" : " at ", path.c_str());
     std::printf("skipped=1\n");
     PrintResult(0, 0);
     return 0;
@@ -232,8 +225,7 @@ int Main(int argc, char** argv) {
   RunThreads(threads, [&](int thread) {
     uint64_t sum = 0;
     for (int64_t r = 0; r < repeat; ++r) {
-      Replayer replayer(max_id,
-                        SeedFor(11, static_cast<uint64_t>(thread), static_cast<uint64_t>(r)));
+      Replayer replayer(max_id, SeedFor(11, static_cast<uint64_t>(thread), static_cast<uint64_t>(r)));
       replayer.Run(ops);
       sum = Mix(sum, replayer.sum());
       ignored[thread] += replayer.ignored();
@@ -248,8 +240,7 @@ int Main(int argc, char** argv) {
     ignored_total += ignored[t];
   }
   std::printf("trace_ops=%zu\nignored_frees=%" PRIu64 "\n", ops.size(), ignored_total);
-  PrintResult(checksum,
-              static_cast<uint64_t>(ops.size()) * static_cast<uint64_t>(repeat * threads));
+  PrintResult(checksum, static_cast<uint64_t>(ops.size()) * static_cast<uint64_t>(repeat * threads));
   return 0;
 }
 

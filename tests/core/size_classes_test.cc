@@ -11,7 +11,9 @@ TEST(SizeClassesTest, EverySizeMapsToTheSmallestClassThatHoldsIt) {
     size_t cls = SizeToClass(size);
     ASSERT_LT(cls, kNumClasses) << size;
     ASSERT_GE(ClassToSize(cls), size) << size;
-    if (cls > 0) ASSERT_LT(ClassToSize(cls - 1), size == 0 ? 1 : size) << size;
+    if (cls > 0) {
+      ASSERT_LT(ClassToSize(cls - 1), size == 0 ? 1 : size) << size;
+    }
     ASSERT_EQ(cls, SizeToClassUncached(size)) << size;
   }
 }

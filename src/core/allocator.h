@@ -127,7 +127,11 @@ class Allocator {
   size_t UsableSize(const void* pointer);
 
   // Returns cached spans' memory to the OS (malloc_trim). Returns the number of bytes released.
-  size_t Trim() { return initialized() ? pool_.Trim() : 0; }
+  size_t Trim() {
+    if (!initialized()) return 0;
+    FlushCallerRemoteBatch();
+    return pool_.Trim();
+  }
 
   // --- fork support (the global instance registers these with pthread_atfork) -----------------------------
   void PrepareFork();
@@ -149,6 +153,8 @@ class Allocator {
   void FlushThreadCacheForTesting();
   // Sum of the usable sizes of live blocks. Only while no other thread uses the instance.
   size_t LiveBytesForTesting();
+  // Blocks of `span` waiting in some thread's remote batch (quiescent instance only).
+  uint32_t BatchedBlocksForTesting(const SpanMeta* span);
   const Arena<Os>& ArenaForTesting() const { return arena_; }
   SpanMeta* SpanOfForTesting(const void* pointer) {
     return arena_.Contains(reinterpret_cast<uintptr_t>(pointer)) ? arena_.MetaOf(reinterpret_cast<uintptr_t>(pointer))
@@ -295,7 +301,10 @@ class Allocator {
   void ReleaseLab(Lab* lab);
   SC_NOINLINE void FreeRemote(SpanMeta* span, void* block);
   void CountRemoteFree(uint32_t class_id);
-  void FreeRemoteWithTransition(SpanMeta* span, void* block);
+  void PushRemoteChain(SpanMeta* span, void* head_block, void* tail_block, uint32_t count);
+  void PushRemoteChainWithTransition(SpanMeta* span, void* head_block, void* tail_block, uint32_t count);
+  void FlushRemoteBatch(Lab* lab);
+  void FlushCallerRemoteBatch();
   SpanState NextState(const SpanMeta* span, RemoteWord word_after_push) const;
   void LinkReusableLocked(ClassList& list, SpanMeta* span);
   void UnlinkReusableLocked(ClassList& list, SpanMeta* span);

@@ -118,6 +118,9 @@ void* Allocator<P, Os>::AllocFromClass(size_t class_id, size_t alignment) {
 
 template <AllocatorPolicy P, class Os>
 void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
+  // Blocks this thread freed into other spans become usable to their owners (and to the pool) here at the
+  // latest.
+  if (lab->remote_batch.span != nullptr) FlushRemoteBatch(lab);
   SpanMeta* span = lab->hot[class_id];
   for (;;) {
     if (span != &kEmptySpan) {
@@ -312,6 +315,7 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span) {
 
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ReleaseLab(Lab* lab) {
+  FlushRemoteBatch(lab);
   for (size_t c = 0; c < kNumClasses; ++c) {
     retired_allocated_[c].fetch_add(lab->allocated_blocks[c], std::memory_order_relaxed);
     retired_freed_[c].fetch_add(lab->freed_blocks[c], std::memory_order_relaxed);
@@ -445,22 +449,67 @@ void Allocator<P, Os>::CountRemoteFree(uint32_t class_id) {
   }
 }
 
+// A free into a span the caller does not hold hot. Consecutive frees into one span are chained in the
+// caller's LAB without atomics and pushed with one CAS when the span changes, the chain is full, or the thread
+// next refills or exits: a thread freeing another thread's blocks in allocation order (producer/consumer, or a
+// batch of its own blocks whose spans already floated) pays one CAS per chain instead of one per block.
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
-  const uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
-  const uint32_t head = RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(block) - start);
+  if (SC_UNLIKELY(RemoteWord(span->remote.load(std::memory_order_relaxed)).state() == SpanState::kFree)) {
+    return ReportFreeOfUnusedMemory(span, block);
+  }
+  CountRemoteFree(span->class_id);
+  Lab* lab = tls_binding_.lab;
+  if (tls_binding_.token != token_ || lab == &kEmptyLab) {  // no LAB of this instance: push at once
+    codec_.Store(block, nullptr);
+    AsanPoisonFreeBlock(block, span->block_bytes);
+    PushRemoteChain(span, block, block, 1);
+    return;
+  }
+  RemoteBatch& batch = lab->remote_batch;
+  if (batch.span == span && batch.count < kRemoteBatchBlocks) {
+    codec_.Store(block, batch.head);
+    batch.head = block;
+    ++batch.count;
+  } else {
+    FlushRemoteBatch(lab);
+    codec_.Store(block, nullptr);
+    batch.span = span;
+    batch.tail = block;
+    batch.head = block;
+    batch.count = 1;
+  }
+  AsanPoisonFreeBlock(block, span->block_bytes);
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FlushRemoteBatch(Lab* lab) {
+  RemoteBatch& batch = lab->remote_batch;
+  if (batch.count != 0) PushRemoteChain(batch.span, batch.head, batch.tail, batch.count);
+  batch = RemoteBatch();
+}
+
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FlushCallerRemoteBatch() {
+  if (initialized() && tls_binding_.token == token_ && tls_binding_.lab != &kEmptyLab) {
+    FlushRemoteBatch(tls_binding_.lab);
+  }
+}
+
+// Pushes the chain head..tail (`count` blocks, linked, tail's link to be set here) onto the span's remote list.
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::PushRemoteChain(SpanMeta* span, void* head_block, void* tail_block, uint32_t count) {
+  const uint32_t head = RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(head_block) - SpanStart(span));
   // Acquire pairs with the owner's release when it left kHot: unbumped_blocks is then current.
   RemoteWord word(span->remote.load(std::memory_order_acquire));
   for (;;) {
-    if (SC_UNLIKELY(word.state() == SpanState::kFree)) return ReportFreeOfUnusedMemory(span, block);
-    codec_.Store(block, HeadPointer(span, word.head()));
-    RemoteWord next = word.WithPush(head);
-    if (NextState(span, next) != word.state()) return FreeRemoteWithTransition(span, block);
+    if (SC_UNLIKELY(word.state() == SpanState::kFree)) return ReportFreeOfUnusedMemory(span, head_block);
+    codec_.Store(tail_block, HeadPointer(span, word.head()));
+    RemoteWord next = RemoteWord::Make(head, word.count() + count, word.state(), word.epoch());
+    if (NextState(span, next) != word.state()) return PushRemoteChainWithTransition(span, head_block, tail_block, count);
     uint64_t raw = word.raw();
-    // Release: the link we wrote is visible to whoever takes the list (owner exchange or reviver CAS).
+    // Release: the links we wrote are visible to whoever takes the list (owner exchange or reviver CAS).
     if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_release, std::memory_order_acquire)) {
-      AsanPoisonFreeBlock(block, span->block_bytes);
-      CountRemoteFree(span->class_id);
       return;
     }
     word = RemoteWord(raw);
@@ -468,9 +517,9 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
 }
 
 template <AllocatorPolicy P, class Os>
-void Allocator<P, Os>::FreeRemoteWithTransition(SpanMeta* span, void* block) {
-  const uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
-  const uint32_t head = RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(block) - start);
+void Allocator<P, Os>::PushRemoteChainWithTransition(SpanMeta* span, void* head_block, void* tail_block,
+                                                     uint32_t count) {
+  const uint32_t head = RemoteWord::HeadOf(reinterpret_cast<uintptr_t>(head_block) - SpanStart(span));
   ClassList& list = class_lists_[span->class_id];
   bool retire = false;
   {
@@ -479,17 +528,15 @@ void Allocator<P, Os>::FreeRemoteWithTransition(SpanMeta* span, void* block) {
     for (;;) {
       if (word.state() == SpanState::kFree) {
         // Lost a race with another free of the same block: a double free the fast mode cannot see earlier.
-        ReportFreeOfUnusedMemory(span, block);
+        ReportFreeOfUnusedMemory(span, head_block);
         return;
       }
-      codec_.Store(block, HeadPointer(span, word.head()));
-      RemoteWord next = word.WithPush(head);
+      codec_.Store(tail_block, HeadPointer(span, word.head()));
+      RemoteWord next = RemoteWord::Make(head, word.count() + count, word.state(), word.epoch());
       SpanState state = NextState(span, next);
       uint64_t raw = word.raw();
       if (span->remote.compare_exchange_weak(raw, next.WithState(state).raw(), std::memory_order_acq_rel,
                                              std::memory_order_acquire)) {
-        AsanPoisonFreeBlock(block, span->block_bytes);
-        CountRemoteFree(span->class_id);
         if (state == SpanState::kReusable && word.state() == SpanState::kFloating) {
           LinkReusableLocked(list, span);
         } else if (state == SpanState::kFree) {
@@ -719,6 +766,7 @@ void Allocator<P, Os>::CollectStats(Stats* stats) {
   *stats = Stats();
   stats->resident_bytes = Os::ResidentBytes();
   if (!initialized()) return;
+  FlushCallerRemoteBatch();
   stats->arena_reserved_bytes = arena_.size_bytes();
   stats->arena_spans_ever_used = arena_.spans_ever_used();
   stats->span_cache_bytes = pool_.cached_bytes();

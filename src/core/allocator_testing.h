@@ -23,6 +23,7 @@ template <AllocatorPolicy P, class Os>
 bool Allocator<P, Os>::IsValidForTesting() {
   using testing_detail::Fail;
   if (!initialized()) return true;
+  FlushCallerRemoteBatch();
   // Reusable lists: every member is reusable, of the list's class, doubly linked consistently.
   uint32_t listed = 0;
   for (size_t c = 0; c < kNumClasses; ++c) {
@@ -102,7 +103,8 @@ bool Allocator<P, Os>::IsValidForTesting() {
     };
     uint32_t remote = walk(HeadPointer(span, word.head()));
     if (remote == UINT32_MAX || remote != word.count()) return Fail("remote list", i);
-    uint32_t free_blocks = remote;
+    // Blocks waiting in other threads' remote batches are free but on no list yet.
+    uint32_t free_blocks = remote + BatchedBlocksForTesting(span);
     uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
     if (word.state() == SpanState::kHot) {
       Lab* owner = span->owner.load();
@@ -138,14 +140,25 @@ bool Allocator<P, Os>::IsValidForTesting() {
 }
 
 template <AllocatorPolicy P, class Os>
+uint32_t Allocator<P, Os>::BatchedBlocksForTesting(const SpanMeta* span) {
+  uint32_t n = 0;
+  registry_.ForEachInUse([&](Lab* lab) {
+    if (lab->remote_batch.span == span) n += lab->remote_batch.count;
+  });
+  return n;
+}
+
+template <AllocatorPolicy P, class Os>
 size_t Allocator<P, Os>::LiveBytesForTesting() {
   if (!initialized()) return 0;
+  FlushCallerRemoteBatch();
   size_t live = large_.live_bytes();
   for (uint32_t i = 0; i < arena_.spans_ever_used(); ++i) {
     SpanMeta* span = arena_.Meta(i);
     RemoteWord word(span->remote.load());
     if (word.state() == SpanState::kFree) continue;
-    size_t free_blocks = word.count() + (span->bump_end - span->bump) / span->block_bytes;
+    size_t free_blocks =
+        word.count() + (span->bump_end - span->bump) / span->block_bytes + BatchedBlocksForTesting(span);
     if (word.state() == SpanState::kHot) {
       for (void* block = span->free_list; block != nullptr; block = codec_.Load(block)) ++free_blocks;
     }

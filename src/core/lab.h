@@ -11,6 +11,19 @@
 
 namespace scalloc::internal {
 
+// Frees into one span that this thread does not hold hot, chained locally and pushed to the span's remote
+// list with a single CAS (Allocator::FlushRemoteBatch). Written only by the owning thread; the order of the
+// stores (link, head, then count) keeps `count` at most the chain's length even if a fork interrupts it.
+struct RemoteBatch {
+  SpanMeta* span = nullptr;
+  void* head = nullptr;
+  void* tail = nullptr;
+  uint32_t count = 0;
+};
+
+// At most this many blocks wait in a LAB's remote batch.
+inline constexpr uint32_t kRemoteBatchBlocks = 64;
+
 struct Lab {
   constexpr Lab() {
     for (SpanMeta*& span : hot) span = &kEmptySpan;
@@ -22,6 +35,7 @@ struct Lab {
   // racily by statistics, folded into the instance's totals when the LAB is released).
   uint64_t allocated_blocks[kNumClasses] = {};
   uint64_t freed_blocks[kNumClasses] = {};
+  RemoteBatch remote_batch;
   const void* allocator = nullptr;  // the Allocator instance this LAB belongs to
   Lab* next_free = nullptr;         // registry free list
   uint64_t random_state = 0;        // per-LAB generator for randomized block order (hardened)

@@ -214,6 +214,25 @@ TYPED_TEST(AllocatorTest, SpanLifeCycleFollowsTheReuseThreshold) {
   EXPECT_TRUE(allocator->IsValidForTesting());
 }
 
+TYPED_TEST(AllocatorTest, RemoteFreesOfABoundThreadAreBatchedPerSpan) {
+  TestAllocator<TypeParam> allocator;
+  std::vector<void*> blocks = FillOneSpan(allocator, 64);
+  void* extra = allocator->Alloc(64);  // the filled span floats
+  SpanMeta* span = allocator->SpanOfForTesting(blocks[0]);
+  std::thread([&] {
+    allocator->Free(allocator->Alloc(32));  // binds this thread to a LAB of the instance
+    for (uint32_t i = 0; i < 10; ++i) allocator->Free(blocks[i]);
+    EXPECT_EQ(RemoteWord(span->remote.load()).count(), 0u) << "ten frees wait in the batch";
+    for (uint32_t i = 10; i < kRemoteBatchBlocks + 1; ++i) allocator->Free(blocks[i]);
+    EXPECT_EQ(RemoteWord(span->remote.load()).count(), kRemoteBatchBlocks) << "a full batch is pushed at once";
+    for (size_t i = kRemoteBatchBlocks + 1; i < blocks.size(); ++i) allocator->Free(blocks[i]);
+  }).join();  // thread exit flushes the rest
+  EXPECT_EQ(span->block_bytes, 0u) << "every block freed: the span is back in the pool";
+  allocator->Free(extra);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TYPED_TEST(AllocatorTest, ReusableSpansAreRevivedBeforeFreshOnes) {
   TestAllocator<TypeParam> allocator;
   const size_t size = 256;

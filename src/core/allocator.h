@@ -110,6 +110,12 @@ class Allocator {
   // free_sized / sized delete: hardened mode checks the size against the block.
   void FreeSized(void* pointer, size_t size) {
     if constexpr (P::kCheckSizedFree) {
+      // The common case inline: a small block whose class is the size's class.
+      uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+      if (SC_LIKELY(size <= kMaxSmallSize && arena_.Contains(address))) {
+        SpanMeta* span = arena_.MetaOf(address);
+        if (SC_LIKELY(SizeToClass(size) == span->class_id)) return FreeSmallChecked(span, pointer);
+      }
       if (pointer != nullptr && !SizeMatches(pointer, size, kMinAlignment)) return;
     }
     Free(pointer);

@@ -167,13 +167,14 @@ void* Allocator<P, Os>::ClaimRemoteList(SpanMeta* span, uint32_t head) {
   void* first = HeadPointer(span, head);
   if constexpr (P::kDetectDoubleFree) {
     const uintptr_t start = SpanStart(span);
+    // The bits to clear are gathered per bitmap word and cleared with one atomic operation per word.
+    uint64_t claimed[kBitmapWordsPerSpan] = {};
     void* previous = nullptr;
     uint32_t walked = 0;
     for (void* block = first; block != nullptr;) {
       uint32_t index = BlockIndex(span, reinterpret_cast<uintptr_t>(block) - start);
       uint64_t bit = uint64_t{1} << (index & 63);
-      std::atomic<uint64_t>& allocated = AllocatedWord(span, index);
-      bool is_allocated = (allocated.load(std::memory_order_relaxed) & bit) != 0;
+      bool is_allocated = (AllocatedWord(span, index).load(std::memory_order_relaxed) & bit) != 0;
       bool remote_freed = (RemoteFreedWord(span, index).load(std::memory_order_relaxed) & bit) != 0;
       void* next = codec_.Load(block);
       bool bad_link =
@@ -185,16 +186,24 @@ void* Allocator<P, Os>::ClaimRemoteList(SpanMeta* span, uint32_t head) {
           ReportCorruptedFreeList(block, reinterpret_cast<uintptr_t>(next), span->class_id);
         }
         // Only reached when a test hook returned: cut the list before the bad block (leaking the rest).
-        if (previous == nullptr) return nullptr;
-        codec_.Store(previous, nullptr);
-        return first;
+        if (previous == nullptr) {
+          first = nullptr;
+        } else {
+          codec_.Store(previous, nullptr);
+        }
+        break;
       }
-      if (remote_freed) {
-        AtomicTestAndClearBit(RemoteFreedWord(span, index), index & 63);
-        allocated.store(allocated.load(std::memory_order_relaxed) & ~bit, std::memory_order_relaxed);
-      }
+      if (remote_freed) claimed[index >> 6] |= bit;
       previous = block;
       block = next;
+    }
+    const uint32_t words = (span->num_blocks + 63) / 64;
+    for (uint32_t w = 0; w < words; ++w) {
+      if (claimed[w] == 0) continue;
+      const uint32_t index = w * 64;
+      RemoteFreedWord(span, index).fetch_and(~claimed[w], std::memory_order_relaxed);
+      std::atomic<uint64_t>& allocated = AllocatedWord(span, index);
+      allocated.store(allocated.load(std::memory_order_relaxed) & ~claimed[w], std::memory_order_relaxed);
     }
   }
   return first;

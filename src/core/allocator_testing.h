@@ -103,8 +103,10 @@ bool Allocator<P, Os>::IsValidForTesting() {
     };
     uint32_t remote = walk(HeadPointer(span, word.head()));
     if (remote == UINT32_MAX || remote != word.count()) return Fail("remote list", i);
-    // Blocks waiting in other threads' remote batches are free but on no list yet.
-    uint32_t free_blocks = remote + BatchedBlocksForTesting(span);
+    // Blocks waiting in other threads' remote batches are free but on no list yet: the span's state follows
+    // the blocks its remote word knows about, the allocation bits follow every free.
+    const uint32_t batched = BatchedBlocksForTesting(span);
+    uint32_t free_blocks = remote;
     uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
     if (word.state() == SpanState::kHot) {
       Lab* owner = span->owner.load();
@@ -125,6 +127,7 @@ bool Allocator<P, Os>::IsValidForTesting() {
       }
       if (word.state() == SpanState::kReusable) ++reusable;
     }
+    free_blocks += batched;
     if (free_blocks > span->num_blocks) return Fail("more free blocks than blocks", i);
     if constexpr (P::kDetectDoubleFree) {
       uint32_t bits = 0;

@@ -138,8 +138,14 @@ void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
         CarveFreshBlocks(lab, span);
         continue;
       }
-      if (!TryReleaseFullSpan(span)) continue;  // a remote free arrived: use it
+      // Unhook the span before it leaves kHot, so that a fork() child releasing this LAB as an orphan can
+      // never release the span a second time (at worst the child leaks it).
       lab->hot[class_id] = &kEmptySpan;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (!TryReleaseFullSpan(span)) {  // a remote free arrived: use it
+        lab->hot[class_id] = span;
+        continue;
+      }
     }
     span = AcquireSpan(lab, class_id);
     if (span == nullptr) return nullptr;
@@ -325,14 +331,18 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span) {
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ReleaseLab(Lab* lab) {
   FlushRemoteBatch(lab);
+  // Each step clears the LAB's copy before acting on it: if a fork() interrupts a thread exiting here, the
+  // child releases the same LAB again as an orphan (ChildAfterFork) and must find nothing to do twice.
   for (size_t c = 0; c < kNumClasses; ++c) {
-    retired_allocated_[c].fetch_add(lab->allocated_blocks[c], std::memory_order_relaxed);
-    retired_freed_[c].fetch_add(lab->freed_blocks[c], std::memory_order_relaxed);
+    const uint64_t allocated = lab->allocated_blocks[c];
+    const uint64_t freed = lab->freed_blocks[c];
+    SpanMeta* span = lab->hot[c];
     lab->allocated_blocks[c] = lab->freed_blocks[c] = 0;
-    if (lab->hot[c] != &kEmptySpan) {
-      ReleaseHotSpan(lab->hot[c]);
-      lab->hot[c] = &kEmptySpan;
-    }
+    lab->hot[c] = &kEmptySpan;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    retired_allocated_[c].fetch_add(allocated, std::memory_order_relaxed);
+    retired_freed_[c].fetch_add(freed, std::memory_order_relaxed);
+    if (span != &kEmptySpan) ReleaseHotSpan(span);
   }
   registry_.Release(lab);
 }
@@ -476,9 +486,13 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
     return;
   }
   RemoteBatch& batch = lab->remote_batch;
+  // The compiler fences keep the stores in program order, which is what a fork() child sees of a thread
+  // it did not inherit: `count` never exceeds the chain's length (lab.h).
   if (batch.span == span && batch.count < kRemoteBatchBlocks) {
     codec_.Store(block, batch.head);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     batch.head = block;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     ++batch.count;
   } else {
     FlushRemoteBatch(lab);
@@ -486,6 +500,7 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
     batch.span = span;
     batch.tail = block;
     batch.head = block;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     batch.count = 1;
   }
   AsanPoisonFreeBlock(block, span->block_bytes);
@@ -494,8 +509,14 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::FlushRemoteBatch(Lab* lab) {
   RemoteBatch& batch = lab->remote_batch;
-  if (batch.count != 0) PushRemoteChain(batch.span, batch.head, batch.tail, batch.count);
+  if (batch.count == 0) return;
+  const RemoteBatch taken = batch;
+  // Empty the batch before publishing the chain: a fork() between the two leaves the child's copy of this
+  // LAB empty, so releasing the orphaned LAB there leaks the chain instead of pushing it a second time.
+  batch.count = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   batch = RemoteBatch();
+  PushRemoteChain(taken.span, taken.head, taken.tail, taken.count);
 }
 
 template <AllocatorPolicy P, class Os>

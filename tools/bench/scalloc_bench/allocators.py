@@ -4,7 +4,9 @@ import dataclasses
 import os
 import pathlib
 
-SYSTEM_LIB = pathlib.Path("/usr/lib/x86_64-linux-gnu")
+# Where the peers' libraries are: Debian's multiarch directory, or SCALLOC_BENCH_PEER_DIR (a machine whose
+# system lacks them can be given copies of Debian's files).
+SYSTEM_LIB = pathlib.Path(os.environ.get("SCALLOC_BENCH_PEER_DIR", "/usr/lib/x86_64-linux-gnu"))
 ORDER = ["glibc", "jemalloc", "tcmalloc", "mimalloc", "scalloc", "scalloc-hardened"]
 # Ratios are taken against this allocator when it ran, otherwise against the first one that did.
 BASELINE = "mimalloc"

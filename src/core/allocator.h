@@ -283,6 +283,13 @@ class Allocator {
   SC_ALWAYS_INLINE std::atomic<uint64_t>& RemoteFreedWord(const SpanMeta* span, uint32_t block_index) const {
     return arena_.RemoteFreedBitmapOf(arena_.IndexOf(span))[block_index >> 6];
   }
+  // Hardened: the block at `block_index` is live (allocated bit set, remote-freed bit clear; docs/design.md).
+  // Exact for a block the caller legitimately holds; a freed one reads as not live.
+  bool IsLiveBlock(const SpanMeta* span, uint32_t block_index) const {
+    const uint64_t bit = uint64_t{1} << (block_index & 63);
+    return (AllocatedWord(span, block_index).load(std::memory_order_relaxed) & bit) != 0 &&
+           (RemoteFreedWord(span, block_index).load(std::memory_order_relaxed) & bit) == 0;
+  }
   SC_ALWAYS_INLINE uint32_t SpanChecksum(const SpanMeta* span, uintptr_t start) const {
     uint64_t x = (uint64_t{span->class_id} << 32 | span->num_blocks) ^ start ^ checksum_secret_;
     x ^= span->block_bytes * 0xff51afd7ed558ccdull;

@@ -692,6 +692,12 @@ size_t Allocator<P, Os>::UsableSize(const void* pointer) {
         ReportInvalidPointer(pointer, "malloc_usable_size");
         return 0;
       }
+      if constexpr (P::kDetectDoubleFree) {
+        if (!IsLiveBlock(span, BlockIndex(span, offset))) {
+          ReportInvalidPointer(pointer, "malloc_usable_size");
+          return 0;
+        }
+      }
     }
     return span->block_bytes;
   }
@@ -712,9 +718,17 @@ size_t Allocator<P, Os>::ReallocUsableSize(void* pointer) {
         ReportFreeOfUnusedMemory(span, pointer);
         return 0;
       }
-      if (BlockIndex(span, offset) * uintptr_t{span->block_bytes} != offset) {
+      const uint32_t index = BlockIndex(span, offset);
+      if (uintptr_t{index} * span->block_bytes != offset) {
         ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
         return 0;
+      }
+      // realloc frees its argument: a block already freed (and not handed out again) is a double free.
+      if constexpr (P::kDetectDoubleFree) {
+        if (!IsLiveBlock(span, index)) {
+          ReportDoubleFree(pointer, span->class_id, span->block_bytes);
+          return 0;
+        }
       }
       return span->block_bytes;
     }

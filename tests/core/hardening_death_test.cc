@@ -131,6 +131,25 @@ TEST_F(HardeningDeathTest, InvalidPointersThroughReallocAndSizedFree) {
   EXPECT_DEATH(allocator->Realloc(p + 16, 100), "scalloc: invalid free of 0x");
 }
 
+// realloc frees its argument: a block freed before (locally, or remotely and still waiting in a batch) must be
+// reported even when the new size fits and realloc would otherwise hand the stale pointer back unchanged.
+TEST_F(HardeningDeathTest, ReallocAndUsableSizeOfAFreedBlock) {
+  Hardened allocator;
+  void* keep = allocator->Alloc(64);  // keeps the span in use, so the freed block's span is not empty
+  void* p = allocator->Alloc(64);
+  allocator->Free(p);
+  EXPECT_DEATH(allocator->Realloc(p, 60), "scalloc: double free of 0x[0-9a-f]+ \\(size class 3, block of 64 bytes\\)");
+  EXPECT_DEATH(allocator->Realloc(p, 1000), "scalloc: double free of 0x");
+  EXPECT_DEATH(allocator->UsableSize(p), "scalloc: invalid pointer 0x[0-9a-f]+ passed to malloc_usable_size");
+  void* q = allocator->Alloc(64);
+  std::thread([&] { allocator->Free(q); }).join();  // remote free
+  EXPECT_DEATH(allocator->Realloc(q, 64), "scalloc: double free of 0x");
+  // A live block is not affected.
+  EXPECT_EQ(allocator->Realloc(keep, 60), keep);
+  EXPECT_EQ(allocator->UsableSize(keep), 64u);
+  allocator->Free(keep);
+}
+
 TEST_F(HardeningDeathTest, SizedFreeWithTheWrongSize) {
   Hardened allocator;
   void* p = allocator->Alloc(64);

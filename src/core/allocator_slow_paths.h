@@ -536,7 +536,8 @@ void Allocator<P, Os>::PushRemoteChain(SpanMeta* span, void* head_block, void* t
     if (SC_UNLIKELY(word.state() == SpanState::kFree)) return ReportFreeOfUnusedMemory(span, head_block);
     codec_.Store(tail_block, HeadPointer(span, word.head()));
     RemoteWord next = RemoteWord::Make(head, word.count() + count, word.state(), word.epoch());
-    if (NextState(span, next) != word.state()) return PushRemoteChainWithTransition(span, head_block, tail_block, count);
+    if (NextState(span, next) != word.state())
+      return PushRemoteChainWithTransition(span, head_block, tail_block, count);
     uint64_t raw = word.raw();
     // Release: the links we wrote are visible to whoever takes the list (owner exchange or reviver CAS).
     if (span->remote.compare_exchange_weak(raw, next.raw(), std::memory_order_release, std::memory_order_acquire)) {

@@ -172,6 +172,48 @@ def seed_zero_on_free():
     return w
 
 
+def seed_trim(no_cache):
+    """malloc_trim with spans of several classes cached, then reuse of the trimmed (decommitted) spans."""
+    w = tf.TraceWriter(tf.config_byte(None, no_span_cache=no_cache))
+    w.trim()  # nothing cached yet
+    sizes = [32, 2048, 20000, 300000]
+    for slot in range(40):
+        w.malloc(slot, sizes[slot % 4]).fill(slot, seed=slot)
+    for slot in range(40):
+        w.free(slot)
+    w.flush_thread().trim().trim()
+    for slot in range(40):  # the same classes again: spans come back from the clean pool and are committed anew
+        w.malloc(slot, sizes[(slot + 1) % 4]).fill(slot, seed=slot + 1)
+    w.switch_thread(1)
+    for slot in range(0, 40, 2):
+        w.free(slot)
+    w.switch_thread(0).trim().flush_thread().trim()
+    return w
+
+
+def seed_options_text():
+    """Options given as text (and verbose start-up) with every setting the configuration byte can make."""
+    w = tf.TraceWriter(tf.config_byte(10, no_span_cache=True, zero_on_free=True, options_text=True))
+    for slot in range(8):
+        w.malloc(slot, 24 * (slot + 1)).fill(slot, seed=slot)
+    for slot in range(8):
+        w.free(slot)
+    return w
+
+
+def seed_large_table():
+    """Enough distinct large objects to grow the large-object table (it rehashes the live ones)."""
+    w = tf.TraceWriter()
+    # Sizes step by pages so the kernel cannot hand every new mapping the address the last one had.
+    for i in range(150):
+        slot = i % 16
+        w.malloc(slot, (1 << 20) + 1 + 4096 * (i % 37))
+        if i % 5 == 0:
+            w.fill(slot, 0, 0x100, i)
+    w.check(0)
+    return w
+
+
 def seed_random(rng, ops):
     w = tf.TraceWriter(rng.randrange(256))
     for _ in range(ops):
@@ -196,8 +238,10 @@ def seed_random(rng, ops):
             w.check(slot)
         elif roll < 0.97:
             w.switch_thread(rng.randrange(tf.NUM_THREADS))
-        else:
+        elif roll < 0.99:
             w.flush_thread()
+        else:
+            w.trim()
     return w
 
 
@@ -213,6 +257,10 @@ def trace_seeds():
         "remote_frees": seed_remote_frees(),
         "thread_exit": seed_thread_exit(),
         "zero_on_free": seed_zero_on_free(),
+        "trim": seed_trim(False),
+        "trim_no_cache": seed_trim(True),
+        "options_text": seed_options_text(),
+        "large_table": seed_large_table(),
     }
     for part in range(4):
         seeds[f"class_edges_{part}"] = seed_class_edges(part, 4)
@@ -244,6 +292,25 @@ def misuse_seeds():
                     w.malloc(slot, size if size < (1 << 20) else 64)
             w.check(0).free(0)
             seeds[f"{kind}_{variant}"] = w.bytes()
+    # Double free once the block's span is empty and back in the pool (the LAB was handed back).
+    w = tf.TraceWriter()
+    w.malloc(0, 5000).malloc(1, 700).fill(1).free(1).flush_thread().misuse("double_free", 1, 0).free(0)
+    seeds["double_free_retired_span"] = w.bytes()
+    # realloc of a freed block to a size it still fits, its span kept in use by a live neighbour (argument 3).
+    w = tf.TraceWriter()
+    w.malloc(0, 64).malloc(1, 64).free(1).misuse("double_free", 1, 3).check(0).free(0)
+    seeds["double_free_realloc_fits"] = w.bytes()
+    # A use-after-free write over the link of a block on a span's remote list: reported when the owner claims the
+    # list (first block bad: the whole list is dropped; a later block bad: the list is cut before it).
+    for variant, first in (("head", 1), ("cut", 2)):
+        w = tf.TraceWriter()
+        for slot in range(16):  # 16 blocks of 4 KiB: the whole span, so the next allocation must claim remote frees
+            w.malloc(slot, 4096)
+        w.switch_thread(1).free(2).free(1).switch_thread(0)  # remote list: 1 -> 2
+        w.misuse("free_list_overwrite", first, 0)
+        for slot in range(16, 40):
+            w.malloc(slot, 4096)
+        seeds[f"free_list_overwrite_remote_{variant}"] = w.bytes()
     # Misuse mixed into ordinary traffic.
     rng = random.Random(7)
     for i in range(6):
@@ -307,6 +374,7 @@ def trace_dictionary(with_misuse):
     add("switch_thread_1", bytes([tf.OPCODE["switch_thread"], 1]))
     add("switch_thread_0", bytes([tf.OPCODE["switch_thread"], 0]))
     add("flush_thread", bytes([tf.OPCODE["flush_thread"]]))
+    add("trim", bytes([tf.OPCODE["trim"]]))
     for index, size in enumerate(tf.EDGE_SIZES):
         add(f"size_edge_{size}", bytes([0xFB, index]))
     add("size_huge", bytes([0xFC, 0]))

@@ -23,8 +23,8 @@ void CheckSize(size_t size, size_t previous_size, size_t previous_class) {
   SC_FUZZ_CHECK(block >= size, "size %zu -> class %zu of only %zu bytes", size, cls, block);
   SC_FUZZ_CHECK(block == scalloc::fuzzing::SpecClassSize(cls), "class %zu is %zu bytes, spec says %zu", cls, block,
                 scalloc::fuzzing::SpecClassSize(cls));
-  SC_FUZZ_CHECK(block == scalloc::fuzzing::SpecUsableSize(size), "size %zu -> %zu bytes, spec says %zu", size,
-                block, scalloc::fuzzing::SpecUsableSize(size));
+  SC_FUZZ_CHECK(block == scalloc::fuzzing::SpecUsableSize(size), "size %zu -> %zu bytes, spec says %zu", size, block,
+                scalloc::fuzzing::SpecUsableSize(size));
   SC_FUZZ_CHECK(cls == 0 || ClassToSize(cls - 1) < size, "size %zu fits class %zu already", size, cls - 1);
   SC_FUZZ_CHECK(SizeToClass(block) == cls && block % kMinAlignment == 0, "class %zu does not round-trip", cls);
   if (size > 256) SC_FUZZ_CHECK((block - size) * 8 < block, "size %zu wastes %zu of %zu", size, block - size, block);
@@ -46,8 +46,7 @@ void CheckDivision(size_t cls, uint64_t offset) {
   offset %= kVirtualSpanBytes;
   uint64_t quotient = (offset * info.div_magic) >> kDivisionShift;
   SC_FUZZ_CHECK(quotient == offset / info.block_bytes, "class %zu: offset %llu / %u gives %llu", cls,
-                static_cast<unsigned long long>(offset), info.block_bytes,
-                static_cast<unsigned long long>(quotient));
+                static_cast<unsigned long long>(offset), info.block_bytes, static_cast<unsigned long long>(quotient));
 }
 
 void CheckAligned(size_t size, size_t alignment) {

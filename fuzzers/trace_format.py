@@ -24,6 +24,7 @@ OPCODES = [
     (0xE0, "usable_size"),
     (0xE8, "switch_thread"),
     (0xF4, "flush_thread"),
+    (0xF6, "trim"),
     (0xF8, "misuse"),
 ]
 OPCODE = dict((name, code) for code, name in OPCODES)
@@ -45,6 +46,7 @@ MISUSE = dict((name, index) for index, name in enumerate(MISUSE_KINDS))
 REUSE_THRESHOLDS = [None, 0, 100, 50, 10, 90, 1, 99]
 CONFIG_NO_SPAN_CACHE = 0x08
 CONFIG_ZERO_ON_FREE = 0x10
+CONFIG_OPTIONS_TEXT = 0x20
 
 EDGE_SIZES = [0, 1 << 20, (1 << 20) + 1, (1 << 20) + 4096, 2 << 20, (2 << 20) + 1, 4096, 4097]
 
@@ -61,12 +63,14 @@ def spec_class_size(cls):
 NUM_CLASSES = 16 + 8 * 12
 
 
-def config_byte(reuse_threshold=None, no_span_cache=False, zero_on_free=False):
+def config_byte(reuse_threshold=None, no_span_cache=False, zero_on_free=False, options_text=False):
     value = REUSE_THRESHOLDS.index(reuse_threshold)
     if no_span_cache:
         value |= CONFIG_NO_SPAN_CACHE
     if zero_on_free:
         value |= CONFIG_ZERO_ON_FREE
+    if options_text:
+        value |= CONFIG_OPTIONS_TEXT
     return value
 
 
@@ -153,6 +157,9 @@ class TraceWriter:
     def flush_thread(self):
         return self._op("flush_thread")
 
+    def trim(self):
+        return self._op("trim")
+
     def misuse(self, kind, slot, arg=0):
         return self._op("misuse", MISUSE[kind], slot, arg)
 
@@ -217,6 +224,7 @@ def decode(data):
         "reuse_threshold": REUSE_THRESHOLDS[data[0] & 7],
         "no_span_cache": bool(data[0] & CONFIG_NO_SPAN_CACHE),
         "zero_on_free": bool(data[0] & CONFIG_ZERO_ON_FREE),
+        "options_text": bool(data[0] & CONFIG_OPTIONS_TEXT),
     }
     i = 1
     try:
@@ -248,7 +256,7 @@ def decode(data):
             elif name == "switch_thread":
                 ops.append((name, data[i] % NUM_THREADS))
                 i += 1
-            elif name == "flush_thread":
+            elif name in ("flush_thread", "trim"):
                 ops.append((name,))
             else:
                 if i + 3 > len(data):

@@ -5,15 +5,15 @@
 
 #include <cstdio>
 
-#define SC_FUZZ_CHECK(condition, ...)                                                            \
-  do {                                                                                           \
-    if (__builtin_expect(!(condition), 0)) {                                                     \
+#define SC_FUZZ_CHECK(condition, ...)                                                           \
+  do {                                                                                          \
+    if (__builtin_expect(!(condition), 0)) {                                                    \
       std::fprintf(stderr, "fuzz check failed: %s at %s:%d: ", #condition, __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                                                         \
-      std::fputc('\n', stderr);                                                                  \
-      std::fflush(stderr);                                                                       \
-      __builtin_trap();                                                                          \
-    }                                                                                            \
+      std::fprintf(stderr, __VA_ARGS__);                                                        \
+      std::fputc('\n', stderr);                                                                 \
+      std::fflush(stderr);                                                                      \
+      __builtin_trap();                                                                         \
+    }                                                                                           \
   } while (0)
 
 // Harness bookkeeping loops (pattern fills, content comparison) need no coverage feedback: instrumenting their

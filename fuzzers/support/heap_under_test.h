@@ -6,18 +6,95 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
+#include <string>
 
 #include "fuzzers/support/fuzz_check.h"
 #include "fuzzers/support/interval_set.h"
 #include "fuzzers/support/op_stream.h"
+#include "fuzzers/support/stderr_capture.h"
 #include "src/core/allocator.h"
+#include "src/core/options.h"
+#include "src/core/stats.h"
 
 namespace scalloc::fuzzing {
 
 // Small arena: a trace touches a handful of spans, and reserving (and under ASan, unmapping) the default 1 TiB
 // for every input would only cost time.
 inline constexpr int64_t kFuzzArenaGib = 16;
+
+// The options a trace's configuration byte selects for a heap.
+inline internal::Options OptionsForTrace(const TraceConfig& config, bool hardened) {
+  internal::Options options;
+  options.arena_gib = kFuzzArenaGib;
+  if (config.reuse_threshold >= 0) options.reuse_threshold = config.reuse_threshold;
+  if (config.no_span_cache) options.span_cache_mib = 0;
+  if (hardened && config.zero_on_free) options.zero_on_free = 1;
+  return options;
+}
+
+// The same options as SCALLOC_OPTIONS text, spelt in the ways the parser accepts (either separator, empty
+// entries, upper case, a bare name meaning 1, negative values) plus verbose=1, so parsing it must give exactly
+// the options OptionsForTrace sets (and verbose). Malformed entries parsed on top must each give one warning line
+// and change nothing. Returns the parsed options.
+inline internal::Options ParsedOptionsForTrace(const TraceConfig& config, bool hardened) {
+  char text[200];
+  const int reuse =
+      config.reuse_threshold >= 0 ? config.reuse_threshold : static_cast<int>(internal::Options().reuse_threshold);
+  const char* zero = hardened && config.zero_on_free ? "ZERO_ON_FREE" : "zero_on_free=-1";
+  std::snprintf(text, sizeof(text), "Arena_GiB=%lld,,reuse_threshold=%d:%s::span_cache_mib=%d,stats=0,verbose",
+                static_cast<long long>(kFuzzArenaGib), reuse, zero, config.no_span_cache ? 0 : 32);
+  internal::Options parsed;
+  int bad = parsed.Parse(text);
+  SC_FUZZ_CHECK(bad == 0, "Options::Parse(\"%s\") found %d bad entries", text, bad);
+  internal::Options expected = OptionsForTrace(config, hardened);
+  expected.verbose = 1;
+#define SC_FUZZ_COMPARE_OPTION(name, default_value, min, max, doc)                                            \
+  SC_FUZZ_CHECK(parsed.name == expected.name, "after parsing \"%s\": " #name " is %lld, expected %lld", text, \
+                static_cast<long long>(parsed.name), static_cast<long long>(expected.name));
+  SC_OPTIONS_TABLE(SC_FUZZ_COMPARE_OPTION)
+
+  // Out of range, unknown (bare, empty and over-long names), not an integer (suffix, lone sign, too large).
+  static const std::string kMalformed =
+      "reuse_threshold=101:no_such_option:span_cache_mib=12x,=5:arena_gib=-:zero_on_free=99999999999999:" +
+      std::string(130, 'x') + "=1";
+  constexpr int kMalformedEntries = 7;
+  StderrCapture capture;
+  bad = parsed.Parse(kMalformed.c_str());
+  const std::string warnings = capture.Finish();
+  SC_FUZZ_CHECK(bad == kMalformedEntries, "Options::Parse of malformed entries found %d bad ones, not %d", bad,
+                kMalformedEntries);
+  size_t lines = 0;
+  const std::string warning = "scalloc: warning: ignoring SCALLOC_OPTIONS entry '";
+  for (size_t at = warnings.find(warning); at != std::string::npos; at = warnings.find(warning, at + 1)) ++lines;
+  SC_FUZZ_CHECK(lines == kMalformedEntries && warnings.find("': value out of range\n") != std::string::npos &&
+                    warnings.find("': unknown option\n") != std::string::npos &&
+                    warnings.find("': value is not an integer\n") != std::string::npos,
+                "Options::Parse warned %zu times, not %d:\n%s", lines, kMalformedEntries, warnings.c_str());
+  SC_OPTIONS_TABLE(SC_FUZZ_COMPARE_OPTION)
+#undef SC_FUZZ_COMPARE_OPTION
+  return parsed;
+}
+
+// Init() of an instance whose options say verbose=1 prints the mode and every option: checks those lines.
+template <class AllocatorType>
+bool InitVerbose(AllocatorType& allocator) {
+  StderrCapture capture;
+  bool ok = allocator.Init();
+  const std::string said = capture.Finish();
+  if (!ok) return false;
+  const std::string mode = std::string("scalloc: ") + AllocatorType::PolicyName() + " mode, arena of ";
+  SC_FUZZ_CHECK(said.compare(0, mode.size(), mode) == 0, "verbose start-up says:\n%s", said.c_str());
+  const internal::Options& options = allocator.options();
+  char line[96];
+#define SC_FUZZ_CHECK_PRINTED(name, default_value, min, max, doc)                                                 \
+  std::snprintf(line, sizeof(line), "\nscalloc: option " #name "=%lld  (", static_cast<long long>(options.name)); \
+  SC_FUZZ_CHECK(said.find(line) != std::string::npos, "verbose start-up lacks '%s':\n%s", line + 1, said.c_str());
+  SC_OPTIONS_TABLE(SC_FUZZ_CHECK_PRINTED)
+#undef SC_FUZZ_CHECK_PRINTED
+  return true;
+}
 
 class HeapUnderTest {
  public:
@@ -35,6 +112,8 @@ class HeapUnderTest {
   virtual bool IsValid() = 0;
   virtual size_t LiveBytes() = 0;
   virtual void FlushThreadCache() = 0;
+  virtual size_t Trim() = 0;
+  virtual void CollectStats(internal::Stats* stats) = 0;
   virtual void Release() = 0;
 
   // Misuse support.
@@ -60,13 +139,13 @@ class PolicyHeap final : public HeapUnderTest {
   using AllocatorType = internal::Allocator<Policy>;
 
   explicit PolicyHeap(const TraceConfig& config) : allocator_(new AllocatorType()) {
-    internal::Options options;
-    options.arena_gib = kFuzzArenaGib;
-    if (config.reuse_threshold >= 0) options.reuse_threshold = config.reuse_threshold;
-    if (config.no_span_cache) options.span_cache_mib = 0;
-    if (AllocatorType::kHardened && config.zero_on_free) options.zero_on_free = 1;
-    allocator_->Configure(options);
-    SC_FUZZ_CHECK(allocator_->Init(), "%s: Init() failed", name());
+    if (config.options_text) {
+      allocator_->Configure(ParsedOptionsForTrace(config, AllocatorType::kHardened));
+      SC_FUZZ_CHECK(InitVerbose(*allocator_), "%s: Init() failed", name());
+    } else {
+      allocator_->Configure(OptionsForTrace(config, AllocatorType::kHardened));
+      SC_FUZZ_CHECK(allocator_->Init(), "%s: Init() failed", name());
+    }
   }
 
   ~PolicyHeap() override {
@@ -87,6 +166,8 @@ class PolicyHeap final : public HeapUnderTest {
   bool IsValid() override { return allocator_->IsValidForTesting(); }
   size_t LiveBytes() override { return allocator_->LiveBytesForTesting(); }
   void FlushThreadCache() override { allocator_->FlushThreadCacheForTesting(); }
+  size_t Trim() override { return allocator_->Trim(); }
+  void CollectStats(internal::Stats* stats) override { allocator_->CollectStats(stats); }
   void Release() override {
     allocator_->ReleaseAllForTesting();
     allocator_.reset();

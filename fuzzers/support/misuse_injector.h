@@ -70,9 +70,8 @@ inline void WrongSizeFree(HeapUnderTest& heap, char* pointer, const ShadowBlock&
 
 }  // namespace misuse_detail
 
-#define SC_MISUSE_CHECK(condition, format, ...)                                                             \
-  SC_FUZZ_CHECK(condition, "op #%zu (misuse %d): " format, op_index, static_cast<int>(op.misuse), \
-                ##__VA_ARGS__)
+#define SC_MISUSE_CHECK(condition, format, ...) \
+  SC_FUZZ_CHECK(condition, "op #%zu (misuse %d): " format, op_index, static_cast<int>(op.misuse), ##__VA_ARGS__)
 
 // Runs `op` (a kMisuse op) against `heap`, whose slot op.slot is described by `block`. The report hook must be
 // installed (ReportLog::Install).
@@ -93,7 +92,7 @@ inline MisuseOutcome InjectMisuse(HeapUnderTest& heap, const ShadowBlock& block,
       }
       // The span may hold another size class by now: its block boundaries then differ (invalid free).
       accept = kAcceptDoubleFree | kAcceptInvalidFree;
-      switch (op.arg % 3) {
+      switch (op.arg % 4) {
         case 0:
           heap.Free(stale);
           break;
@@ -105,8 +104,13 @@ inline MisuseOutcome InjectMisuse(HeapUnderTest& heap, const ShadowBlock& block,
             heap.FreeSized(stale, heap.stale_request[slot]);
           }
           break;
-        default:
+        case 2:
           SC_MISUSE_CHECK(heap.Realloc(stale, 0) == nullptr, "realloc(stale, 0) returned a block");
+          break;
+        default:
+          // A size the stale block still fits: realloc must not hand the freed block back.
+          SC_MISUSE_CHECK(heap.Realloc(stale, heap.stale_request[slot] | 1) == nullptr,
+                          "realloc(stale, %zu) returned a block", heap.stale_request[slot] | 1);
           break;
       }
       break;

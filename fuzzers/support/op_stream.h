@@ -33,6 +33,7 @@ enum class OpKind : uint8_t {
   kUsableSize,
   kSwitchThread,
   kFlushThread,
+  kTrim,
   kMisuse,
 };
 
@@ -52,23 +53,24 @@ inline constexpr unsigned kNumMisuseKinds = 9;
 
 // Options the trace's first byte selects for the allocator instances.
 struct TraceConfig {
-  int reuse_threshold = -1;  // percent; -1: the build's default
+  int reuse_threshold = -1;    // percent; -1: the build's default
   bool no_span_cache = false;  // span_cache_mib=0: every empty span gives its memory back at once
   bool zero_on_free = false;   // hardened instances clear freed blocks
+  bool options_text = false;   // the instances' options come from Options::Parse of an options string
 };
 
 struct Op {
   OpKind kind = OpKind::kFree;
-  uint8_t slot = 0;                 // every op but kSwitchThread / kFlushThread
-  uint8_t thread = 0;               // kSwitchThread
-  size_t size = 0;                  // request bytes; calloc: element size
-  size_t count = 0;                 // calloc: element count
-  size_t alignment = 0;             // aligned allocations: a power of two
-  uint16_t fill_offset = 0;         // kFill: offset as a fraction of the usable size (x / 65536)
-  uint16_t fill_length = 0;         // kFill: length as a fraction of the rest of the block
-  uint8_t seed = 0;                 // kFill: pattern seed
+  uint8_t slot = 0;          // every op but kSwitchThread / kFlushThread / kTrim
+  uint8_t thread = 0;        // kSwitchThread
+  size_t size = 0;           // request bytes; calloc: element size
+  size_t count = 0;          // calloc: element count
+  size_t alignment = 0;      // aligned allocations: a power of two
+  uint16_t fill_offset = 0;  // kFill: offset as a fraction of the usable size (x / 65536)
+  uint16_t fill_length = 0;  // kFill: length as a fraction of the rest of the block
+  uint8_t seed = 0;          // kFill: pattern seed
   MisuseKind misuse = MisuseKind::kDoubleFree;
-  uint8_t arg = 0;                  // kMisuse: variant / offset selector
+  uint8_t arg = 0;  // kMisuse: variant / offset selector
 };
 
 // The size-class spacing from the design (16-byte steps to 256, then 8 classes per doubling up to 1 MiB),
@@ -172,6 +174,7 @@ class OpStream {
         return true;
       }
       case OpKind::kFlushThread:
+      case OpKind::kTrim:
         return true;
       case OpKind::kMisuse: {
         uint8_t b;
@@ -197,7 +200,8 @@ class OpStream {
     if (code < 0xe0) return OpKind::kCheck;
     if (code < 0xe8) return OpKind::kUsableSize;
     if (code < 0xf4) return OpKind::kSwitchThread;
-    if (code < 0xf8) return OpKind::kFlushThread;
+    if (code < 0xf6) return OpKind::kFlushThread;
+    if (code < 0xf8) return OpKind::kTrim;
     return OpKind::kMisuse;
   }
 
@@ -207,6 +211,7 @@ class OpStream {
     config.reuse_threshold = kThresholds[byte & 7];
     config.no_span_cache = (byte & 8) != 0;
     config.zero_on_free = (byte & 16) != 0;
+    config.options_text = (byte & 32) != 0;
     return config;
   }
 
@@ -276,8 +281,8 @@ class OpStream {
       if (!LittleEndian(1, &v)) return false;
       *out = SpecClassSize((v >> 1) % kSpecNumClasses) + (v & 1);
     } else if (t == 0xfb) {
-      static constexpr size_t kEdges[8] = {0,       1 << 20, (1 << 20) + 1, (1 << 20) + 4096,
-                                           2 << 20, (2 << 20) + 1, 4096,   4097};
+      static constexpr size_t kEdges[8] = {0,       1 << 20,       (1 << 20) + 1, (1 << 20) + 4096,
+                                           2 << 20, (2 << 20) + 1, 4096,          4097};
       if (!LittleEndian(1, &v)) return false;
       *out = kEdges[v % 8];
     } else if (t == 0xfc) {
@@ -325,6 +330,8 @@ inline const char* OpKindName(OpKind kind) {
       return "switch_thread";
     case OpKind::kFlushThread:
       return "flush_thread";
+    case OpKind::kTrim:
+      return "trim";
     case OpKind::kMisuse:
       return "misuse";
   }

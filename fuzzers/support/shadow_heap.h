@@ -107,8 +107,7 @@ class ShadowHeap {
     FillRange range;
     range.offset = static_cast<size_t>((static_cast<unsigned __int128>(offset_fraction) * b.usable) >> 16);
     size_t rest = b.usable - range.offset;
-    range.length = static_cast<size_t>(
-        ((static_cast<unsigned __int128>(length_fraction) + 1) * rest + 65535) >> 16);
+    range.length = static_cast<size_t>(((static_cast<unsigned __int128>(length_fraction) + 1) * rest + 65535) >> 16);
     if (range.length == 0 && rest > 0) range.length = 1;
     if (range.offset + range.length > kExactShadowBytes) {
       if (range.offset > kExactShadowBytes) range.offset = kExactShadowBytes;

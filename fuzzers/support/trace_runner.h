@@ -21,6 +21,9 @@
 #include "fuzzers/support/report_log.h"
 #include "fuzzers/support/shadow_heap.h"
 #include "fuzzers/support/worker_pool.h"
+#include "src/core/report.h"
+#include "src/core/stats.h"
+#include "src/core/stats_format.h"
 
 // A failed check names the op (index in the trace and kind) so a crash reproducer is easy to read.
 #define SC_TRACE_CHECK(condition, format, ...) \
@@ -91,8 +94,7 @@ class TraceRunner {
         std::fprintf(stderr, " alignment %zu size %zu\n", op_.alignment, op_.size);
         break;
       case OpKind::kFill:
-        std::fprintf(stderr, " offset %u/65536 length %u/65536 seed %u\n", op_.fill_offset, op_.fill_length,
-                     op_.seed);
+        std::fprintf(stderr, " offset %u/65536 length %u/65536 seed %u\n", op_.fill_offset, op_.fill_length, op_.seed);
         break;
       case OpKind::kSwitchThread:
         std::fprintf(stderr, " -> thread %u\n", op_.thread);
@@ -140,6 +142,8 @@ class TraceRunner {
         for (auto& heap : heaps_) heap->FlushThreadCache();
         StopOnReport();
         return;
+      case OpKind::kTrim:
+        return DoTrim();
       case OpKind::kMisuse:
         if (!options_.misuse) return CheckAllSlots();
         if (InjectMisuse(*heaps_[0], shadow_.block(op_.slot), op_, op_index_, verbose_) == MisuseOutcome::kOverwrote) {
@@ -312,8 +316,7 @@ class TraceRunner {
 
   void ForgetBlock(HeapUnderTest& heap, size_t slot) {
     void* pointer = heap.slot_pointer[slot];
-    SC_TRACE_CHECK(heap.live.Erase(reinterpret_cast<uintptr_t>(pointer)), "%s: lost block %p", heap.name(),
-                   pointer);
+    SC_TRACE_CHECK(heap.live.Erase(reinterpret_cast<uintptr_t>(pointer)), "%s: lost block %p", heap.name(), pointer);
     RememberStale(heap, slot, pointer);
     heap.slot_pointer[slot] = nullptr;
   }
@@ -356,8 +359,8 @@ class TraceRunner {
       void* pointer = heap->slot_pointer[op_.slot];
       size_t expected = shadow_.live(op_.slot) ? shadow_.block(op_.slot).usable : 0;
       size_t usable = heap->UsableSize(pointer);
-      SC_TRACE_CHECK(usable == expected, "%s: usable size of %p is %zu, expected %zu", heap->name(), pointer,
-                     usable, expected);
+      SC_TRACE_CHECK(usable == expected, "%s: usable size of %p is %zu, expected %zu", heap->name(), pointer, usable,
+                     expected);
     }
   }
 
@@ -368,12 +371,102 @@ class TraceRunner {
     ReportLog& log = ReportLog::Instance();
     if (log.count() == 0) return false;
     for (size_t i = 0; i < log.count() && i < ReportLog::kMaxKept; ++i) {
-      SC_TRACE_CHECK(overwrite_injected_ && log.kind(i) == ReportKind::kCorruptedFreeList,
-                     "unexpected report: %s", log.message(i));
+      SC_TRACE_CHECK(overwrite_injected_ && log.kind(i) == ReportKind::kCorruptedFreeList, "unexpected report: %s",
+                     log.message(i));
     }
     if (verbose_) std::fprintf(stderr, "  reported: %s; the trace ends here\n", log.message(0));
     stopped_ = true;
     return true;
+  }
+
+  // --- trim and statistics ---------------------------------------------------------------------------------
+
+  // malloc_trim: every cached span's memory goes back, and the released bytes are what the cache held.
+  void DoTrim() {
+    for (auto& heap : heaps_) {
+      internal::Stats before;
+      heap->CollectStats(&before);
+      size_t released = heap->Trim();
+      SC_TRACE_CHECK(released == before.span_cache_bytes, "%s: Trim() released %zu bytes, the span cache held %llu",
+                     heap->name(), released, static_cast<unsigned long long>(before.span_cache_bytes));
+      internal::Stats after;
+      heap->CollectStats(&after);
+      SC_TRACE_CHECK(after.span_cache_bytes == 0, "%s: span cache holds %llu bytes after Trim()", heap->name(),
+                     static_cast<unsigned long long>(after.span_cache_bytes));
+    }
+  }
+
+  // The statistics of a quiescent heap are exact: live bytes (from the per-class counters and the large
+  // objects) equal the model's, and counters never run backwards. Returns the heap's snapshot in `stats`.
+  void CheckStats(HeapUnderTest& heap, internal::Stats* stats) {
+    heap.CollectStats(stats);
+    SC_TRACE_CHECK(stats->live_bytes == shadow_.live_usable_bytes(),
+                   "%s: statistics say %llu live bytes, the model has %zu", heap.name(),
+                   static_cast<unsigned long long>(stats->live_bytes), shadow_.live_usable_bytes());
+    SC_TRACE_CHECK(stats->large_allocated_total >= stats->large_freed_total &&
+                       stats->large_allocated_total - stats->large_freed_total == stats->large_objects,
+                   "%s: %llu large objects allocated, %llu freed, %llu live", heap.name(),
+                   static_cast<unsigned long long>(stats->large_allocated_total),
+                   static_cast<unsigned long long>(stats->large_freed_total),
+                   static_cast<unsigned long long>(stats->large_objects));
+    for (size_t c = 0; c < internal::kNumClasses; ++c) {
+      const internal::ClassStats& cls = stats->classes[c];
+      SC_TRACE_CHECK(
+          cls.allocated_total >= cls.freed_total && cls.allocated_total - cls.freed_total == cls.blocks_in_use,
+          "%s: class %zu: %llu blocks allocated, %llu freed, %llu in use", heap.name(), c,
+          static_cast<unsigned long long>(cls.allocated_total), static_cast<unsigned long long>(cls.freed_total),
+          static_cast<unsigned long long>(cls.blocks_in_use));
+    }
+  }
+
+  // Once everything is freed and every LAB handed back: no live block, no span in use, no bound thread, and the
+  // three renderings of the statistics are complete (not truncated) and name what they should.
+  void CheckFinalStats(HeapUnderTest& heap) {
+    internal::Stats stats;
+    CheckStats(heap, &stats);
+    SC_TRACE_CHECK(stats.large_objects == 0 && stats.large_bytes == 0 && stats.threads_bound == 0,
+                   "%s: %llu large objects (%llu bytes) and %llu bound threads after freeing everything", heap.name(),
+                   static_cast<unsigned long long>(stats.large_objects),
+                   static_cast<unsigned long long>(stats.large_bytes),
+                   static_cast<unsigned long long>(stats.threads_bound));
+    for (size_t c = 0; c < internal::kNumClasses; ++c) {
+      const internal::ClassStats& cls = stats.classes[c];
+      SC_TRACE_CHECK(cls.spans_hot + cls.spans_floating + cls.spans_reusable == 0 && cls.committed_bytes == 0,
+                     "%s: class %zu still has spans after freeing everything", heap.name(), c);
+    }
+    static char storage[3][1 << 16];  // the renderings of all 112 classes need about 30 KiB
+    internal::TextBuffer table(storage[0], sizeof(storage[0]));
+    internal::TextBuffer json(storage[1], sizeof(storage[1]));
+    internal::TextBuffer xml(storage[2], sizeof(storage[2]));
+    internal::FormatStatsTable(stats, heap.name(), table);
+    internal::FormatStatsJson(stats, heap.name(), json);
+    internal::FormatStatsMallocInfoXml(stats, xml);
+    for (internal::TextBuffer* text : {&table, &json, &xml}) {
+      SC_TRACE_CHECK(text->size() + 1 < sizeof(storage[0]), "%s: statistics text of %zu bytes was truncated",
+                     heap.name(), text->size());
+    }
+    SC_TRACE_CHECK(std::strstr(table.CString(), "live bytes:        0\n") != nullptr,
+                   "%s: the statistics table does not say 0 live bytes:\n%s", heap.name(), table.CString());
+    const char* json_text = json.CString();
+    int depth = 0;  // brackets balance and never close more than is open
+    for (const char* p = json_text; *p != '\0' && depth >= 0; ++p) {
+      if (*p == '{' || *p == '[') ++depth;
+      if (*p == '}' || *p == ']') --depth;
+    }
+    SC_TRACE_CHECK(
+        depth == 0 && StartsWith(json_text, "{\"mode\":\"") && std::strstr(json_text, ",\"live_bytes\":0,") != nullptr,
+        "%s: malformed statistics JSON: %s", heap.name(), json_text);
+    const char* xml_text = xml.CString();
+    SC_TRACE_CHECK(StartsWith(xml_text, "<malloc version=\"1\">\n") && EndsWith(xml_text, "\n</malloc>\n"),
+                   "%s: malformed malloc_info XML: %s", heap.name(), xml_text);
+  }
+
+  static bool StartsWith(const char* text, const char* prefix) {
+    return std::strncmp(text, prefix, std::strlen(prefix)) == 0;
+  }
+  static bool EndsWith(const char* text, const char* suffix) {
+    size_t n = std::strlen(text), k = std::strlen(suffix);
+    return n >= k && std::strcmp(text + n - k, suffix) == 0;
   }
 
   // --- per-op and end-of-trace checks ---------------------------------------------------------------------
@@ -387,6 +480,10 @@ class TraceRunner {
     if (++ops_since_sweep_ == kSweepInterval) {
       ops_since_sweep_ = 0;
       CheckAllSlots();
+      if (heap_intact) {
+        internal::Stats stats;
+        for (auto& heap : heaps_) CheckStats(*heap, &stats);
+      }
     }
   }
 
@@ -424,6 +521,7 @@ class TraceRunner {
         SC_TRACE_CHECK(heap->IsValid(), "%s: invalid after freeing everything", heap->name());
         SC_TRACE_CHECK(heap->LiveBytes() == 0, "%s: %zu live bytes after freeing everything", heap->name(),
                        heap->LiveBytes());
+        CheckFinalStats(*heap);
       }
     }
     for (auto& heap : heaps_) heap->Release();

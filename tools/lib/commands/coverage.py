@@ -4,6 +4,7 @@
 
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -67,6 +68,12 @@ def _print_directory_table(files):
         covered, count = directories[directory]
         percent = 100.0 * covered / count if count else 0.0
         print(f"  {directory:<12} {covered:6d} / {count:6d} lines  {percent:6.2f}%")
+    print("\nsrc/core line coverage by file:")
+    core_prefix = os.path.join("src", "core") + os.sep
+    for path in sorted(p for p in files if p.startswith(core_prefix)):
+        covered, count = files[path]
+        if count:
+            print(f"  {path[len(core_prefix):]:<24} {covered:5d} / {count:5d} lines  {100.0 * covered / count:6.2f}%")
     core = directories.get(os.path.join("src", "core"), (0, 0))
     percent = 100.0 * core[0] / core[1] if core[1] else 0.0
     print(f"\nsrc/core line coverage: {percent:.2f}% ({core[0]} of {core[1]} lines)")
@@ -82,10 +89,13 @@ def _command(args):
         shutil.rmtree(profile_dir)
     profile_dir.mkdir(parents=True)
 
+    corpus_root = pathlib.Path(args.corpus).resolve() if args.corpus else _CORPUS_DIR
+    if not corpus_root.is_dir():
+        raise ToolError(f"no corpus directory {corpus_root}")
     binaries = []
     for replay in _replays(directory):
         name = replay.name[:-len("_replay")]
-        corpus = _CORPUS_DIR / name
+        corpus = corpus_root / name
         if not corpus.is_dir():
             print(f"scalloc: warning: no corpus for {name}; skipped")
             continue
@@ -96,7 +106,7 @@ def _command(args):
             failures += not _run_with_profile([replay, path], profile_dir, name, quiet=True)
         if failures:
             print(f"scalloc: warning: {failures} of {len(inputs)} {name} inputs failed; replay "
-                  f"{replay.relative_to(REPO_ROOT)} fuzzers/corpus/{name} to see why")
+                  f"{replay.relative_to(REPO_ROOT)} {corpus} to see why")
         binaries.append(replay)
     if args.with_tests:
         for test in sorted(directory.glob("*_tests")):
@@ -136,6 +146,8 @@ def register(subparsers):
     parser.add_argument("--with-tests", action="store_true",
                         help="also build and run the googletest binaries (coverage of corpora plus unit tests)")
     parser.add_argument("--html", action="store_true", help="also write an HTML report to out/coverage/html")
+    parser.add_argument("--corpus", metavar="DIR",
+                        help="replay DIR/<fuzzer> instead of fuzzers/corpus/<fuzzer> (to compare two corpora)")
     parser.add_argument("--build-dir", default=_CONFIG, metavar="NAME",
                         help="build in out/NAME instead of out/coverage (same GN args)")
     parser.set_defaults(func=_command)

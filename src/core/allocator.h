@@ -99,7 +99,7 @@ class Allocator {
         FreeSmallChecked(span, pointer);
       } else if (SC_LIKELY(IsOwnedByThisThread(span))) {
         PushLocal(span, pointer);
-      } else {
+      } else if (!TryAppendToRemoteBatch(span, pointer)) {
         FreeRemote(span, pointer);
       }
       return;
@@ -269,9 +269,30 @@ class Allocator {
     if (SC_UNLIKELY(zero_on_free_)) std::memset(pointer, 0, block_bytes);
     if (SC_LIKELY(local)) {
       PushLocal(span, pointer);
-    } else {
+    } else if (!TryAppendToRemoteBatch(span, pointer)) {
       FreeRemote(span, pointer);
     }
+  }
+
+  // A free into the span the caller's remote batch already chains (a thread freeing a run of blocks whose span
+  // it no longer holds hot, often its own earlier allocations): no atomics, no call. The batch keeps those
+  // blocks uncounted by the span, so the span cannot have gone back to the pool meanwhile. The compiler fences
+  // keep the stores in the order a fork() child relies on (lab.h).
+  SC_ALWAYS_INLINE bool TryAppendToRemoteBatch(SpanMeta* span, void* block) {
+    const ThreadBinding& binding = tls_binding_;
+    Lab* lab = binding.lab;
+    RemoteBatch& batch = lab->remote_batch;  // the constant empty LAB's batch never names a span
+    if (SC_UNLIKELY(batch.span != span || batch.count >= kRemoteBatchBlocks || binding.token != token_)) {
+      return false;
+    }
+    ++lab->freed_blocks[span->class_id];
+    codec_.Store(block, batch.head);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    batch.head = block;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    ++batch.count;
+    AsanPoisonFreeBlock(block, span->block_bytes);
+    return true;
   }
 
   SC_ALWAYS_INLINE uint32_t BlockIndex(const SpanMeta* span, uintptr_t offset) const {

@@ -472,6 +472,7 @@ void Allocator<P, Os>::CountRemoteFree(uint32_t class_id) {
 // caller's LAB without atomics and pushed with one CAS when the span changes, the chain is full, or the thread
 // next refills or exits: a thread freeing another thread's blocks in allocation order (producer/consumer, or a
 // batch of its own blocks whose spans already floated) pays one CAS per chain instead of one per block.
+// Appending to the current chain is inline (TryAppendToRemoteBatch); this is the rest, called when that failed.
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
   if (SC_UNLIKELY(RemoteWord(span->remote.load(std::memory_order_relaxed)).state() == SpanState::kFree)) {
@@ -485,24 +486,16 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
     PushRemoteChain(span, block, block, 1);
     return;
   }
+  // Start a new chain: the current one (another span's, or full) is pushed first. The compiler fence keeps
+  // `count` last, as a fork() child relies on (lab.h).
+  FlushRemoteBatch(lab);
   RemoteBatch& batch = lab->remote_batch;
-  // The compiler fences keep the stores in program order, which is what a fork() child sees of a thread
-  // it did not inherit: `count` never exceeds the chain's length (lab.h).
-  if (batch.span == span && batch.count < kRemoteBatchBlocks) {
-    codec_.Store(block, batch.head);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    batch.head = block;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    ++batch.count;
-  } else {
-    FlushRemoteBatch(lab);
-    codec_.Store(block, nullptr);
-    batch.span = span;
-    batch.tail = block;
-    batch.head = block;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    batch.count = 1;
-  }
+  codec_.Store(block, nullptr);
+  batch.span = span;
+  batch.tail = block;
+  batch.head = block;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  batch.count = 1;
   AsanPoisonFreeBlock(block, span->block_bytes);
 }
 

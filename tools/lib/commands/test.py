@@ -256,8 +256,8 @@ def register(subparsers):
     parser.add_argument("--no-asan", action="store_true", help="skip the asan configuration")
     parser.add_argument("--fuzz-smoke", action="store_true",
                         help="also run each fuzzer briefly (default when CI=true)")
-    parser.add_argument("--fuzz-seconds", type=int, default=10, metavar="S",
-                        help="seconds per fuzzer for the smoke run (default 10)")
+    parser.add_argument("--fuzz-seconds", type=int, default=20, metavar="S",
+                        help="seconds per fuzzer for the smoke run (default 20)")
     parser.add_argument("--timeout", type=int, default=600, metavar="S",
                         help="time limit per test binary or script in seconds (default 600)")
     parser.set_defaults(func=_test)

@@ -22,6 +22,12 @@
 extern "C" {
 __attribute__((weak)) void free_sized(void* ptr, size_t size);
 __attribute__((weak)) void free_aligned_sized(void* ptr, size_t alignment, size_t size);
+// glibc's internal names, exported by libc.so.6 (and by a malloc that replaces it); no header declares them.
+void* __libc_malloc(size_t size);
+void __libc_free(void* ptr);
+void* __libc_calloc(size_t count, size_t size);
+void* __libc_realloc(void* ptr, size_t size);
+void* __libc_memalign(size_t alignment, size_t size);
 }
 
 namespace scalloc {
@@ -55,6 +61,32 @@ TEST(MallocTest, ZeroSizeReturnsUniqueFreeableBlocks) {
   EXPECT_TRUE(IsAligned(a, kMinAlignment));
   free(a);
   free(b);
+}
+
+// Blocks cross freely between the public names and glibc's internal ones: both must be the same allocator
+// (a wrapper calling __libc_malloc must not get a block that free() cannot take).
+TEST(MallocTest, LibcInternalNamesAreTheSameAllocator) {
+  for (size_t size : {size_t{1}, size_t{100}, size_t{700}, size_t{5000}, size_t{3} << 20}) {
+    void* reference = malloc(size);
+    void* p = __libc_malloc(size);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(malloc_usable_size(p), malloc_usable_size(reference)) << size;
+    std::memset(p, 0x5a, size);
+    p = __libc_realloc(p, size * 2);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(static_cast<unsigned char*>(p)[size - 1], 0x5a);
+    EXPECT_EQ(malloc_usable_size(p), malloc_usable_size(reference = realloc(reference, size * 2))) << size;
+    free(p);
+    __libc_free(reference);
+  }
+  auto* zeroed = static_cast<unsigned char*>(__libc_calloc(100, 3));
+  ASSERT_NE(zeroed, nullptr);
+  EXPECT_TRUE(std::all_of(zeroed, zeroed + 300, [](unsigned char c) { return c == 0; }));
+  free(zeroed);
+  void* aligned = __libc_memalign(4096, 100);
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % 4096, 0u);
+  free(aligned);
 }
 
 TEST(MallocTest, FreeNullIsNoOp) {

@@ -11,6 +11,14 @@
 #define SC_EXPORT __attribute__((visibility("default")))
 #define SC_CACHELINE_ALIGNED alignas(64)
 
+// Declares a second name for the function `target` (same translation unit). gcc wants the alias to repeat the
+// target's attributes (the C library's malloc, alloc_size, nonnull ...) and can copy them; clang has no `copy`.
+#if defined(__clang__)
+#define SC_ALIAS_OF(target) __attribute__((alias(#target)))
+#else
+#define SC_ALIAS_OF(target) __attribute__((alias(#target), copy(target)))
+#endif
+
 // Hides a value from the optimizer (used where the compiler's malloc attribute knowledge would fold a compare).
 #define SC_OPAQUE(x) __asm__ volatile("" : "+r"(x))
 

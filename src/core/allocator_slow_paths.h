@@ -31,12 +31,8 @@ bool Allocator<P, Os>::InitSlow() {
   checksum_secret_ = secrets[1];
   size_t arena_bytes = static_cast<size_t>(options_.arena_gib) << 30;
   if (!arena_.Init(arena_bytes, /*accessible=*/!P::kGuardRegions, P::kDetectDoubleFree)) return false;
-  if (!registry_.Init()) {
-    arena_.Release();
-    return false;
-  }
+  registry_.Init();
   if (!Os::CreateThreadKey(&thread_key_, &OnThreadExit)) {
-    registry_.Release();
     arena_.Release();
     return false;
   }

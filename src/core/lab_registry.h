@@ -1,6 +1,6 @@
-// LabRegistry: owns every LAB of one allocator instance, in a reserved array (never through malloc). Acquire
-// hands a LAB to a new thread (recycling those of exited threads), Release takes it back. A spin lock guards
-// the free list; both are cold paths (thread start and exit).
+// LabRegistry: owns every LAB of one allocator instance, in chunks reserved from the OS as threads arrive (never
+// through malloc). Acquire hands a LAB to a new thread (recycling those of exited threads), Release takes it
+// back. A spin lock guards the free list and the chunk table; both are cold paths (thread start and exit).
 #ifndef SCALLOC_SRC_CORE_LAB_REGISTRY_H_
 #define SCALLOC_SRC_CORE_LAB_REGISTRY_H_
 
@@ -15,29 +15,33 @@
 
 namespace scalloc::internal {
 
-// Threads holding a LAB at the same time (address space reserved up front, touched as used: ~1 KiB each).
-inline constexpr size_t kMaxLabs = 1 << 14;
+// LABs are reserved in chunks of this many (about 1.3 MiB, touched as used), so a process with few threads
+// reserves little and one with very many is not capped early.
+inline constexpr size_t kLabsPerChunk = 512;
+// Threads holding a LAB at the same time; one more thread gets ENOMEM from malloc.
+inline constexpr size_t kMaxLabChunks = 2048;
+inline constexpr size_t kMaxLabs = kLabsPerChunk * kMaxLabChunks;
 
 template <class Os>
 class LabRegistry {
  public:
   constexpr LabRegistry() = default;
 
-  [[nodiscard]] bool Init() {
-    labs_ = static_cast<Lab*>(Os::Reserve(RegionBytes(), kPageSize, /*accessible=*/true));
+  void Init() {
     num_created_ = 0;
     free_list_ = nullptr;
-    return labs_ != nullptr;
   }
 
   void Release() {
-    if (labs_ != nullptr) Os::Release(labs_, RegionBytes());
-    labs_ = nullptr;
+    for (Lab*& chunk : chunks_) {
+      if (chunk != nullptr) Os::Release(chunk, kChunkBytes);
+      chunk = nullptr;
+    }
     num_created_ = 0;
     free_list_ = nullptr;
   }
 
-  // nullptr when kMaxLabs threads hold LABs at once.
+  // nullptr when kMaxLabs threads hold LABs at once, or when the OS refuses a new chunk.
   Lab* Acquire(const void* allocator, uint64_t seed) {
     SpinLockGuard guard(lock_);
     Lab* lab = free_list_;
@@ -45,7 +49,12 @@ class LabRegistry {
       free_list_ = lab->next_free;
     } else {
       if (num_created_ == kMaxLabs) return nullptr;
-      lab = new (&labs_[num_created_]) Lab();
+      Lab*& chunk = chunks_[num_created_ / kLabsPerChunk];
+      if (chunk == nullptr) {
+        chunk = static_cast<Lab*>(Os::Reserve(kChunkBytes, kPageSize, /*accessible=*/true));
+        if (chunk == nullptr) return nullptr;
+      }
+      lab = new (&chunk[num_created_ % kLabsPerChunk]) Lab();
       lab->index = static_cast<uint32_t>(num_created_);
       ++num_created_;
     }
@@ -69,7 +78,8 @@ class LabRegistry {
   template <class Fn>
   void ForEachInUse(Fn fn) {
     for (size_t i = 0; i < num_created_; ++i) {
-      if (labs_[i].in_use) fn(&labs_[i]);
+      Lab* lab = &chunks_[i / kLabsPerChunk][i % kLabsPerChunk];
+      if (lab->in_use) fn(lab);
     }
   }
 
@@ -77,10 +87,10 @@ class LabRegistry {
   size_t num_created() const { return num_created_; }
 
  private:
-  static size_t RegionBytes() { return AlignUp(kMaxLabs * sizeof(Lab), kPageSize); }
+  static constexpr size_t kChunkBytes = AlignUp(kLabsPerChunk * sizeof(Lab), kPageSize);
 
   SpinLock lock_;
-  Lab* labs_ = nullptr;
+  Lab* chunks_[kMaxLabChunks] = {};
   size_t num_created_ = 0;
   Lab* free_list_ = nullptr;
 };

@@ -334,6 +334,41 @@ TYPED_TEST(AllocatorTest, ThreadExitHandsSpansOnAndLabsAreRecycled) {
   EXPECT_LT(allocator->ArenaForTesting().spans_ever_used(), 64u);
 }
 
+// LABs come in chunks reserved as threads arrive: more threads alive at once than one chunk holds (here more
+// than two chunks' worth) each get a LAB of their own and allocate normally.
+TYPED_TEST(AllocatorTest, ThreadsBeyondOneLabChunkEachGetALab) {
+  TestAllocator<TypeParam> allocator;
+  constexpr int kThreads = 2 * static_cast<int>(kLabsPerChunk) + 100;
+  std::atomic<int> allocated{0};
+  std::atomic<bool> release{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto* p = static_cast<int*>(allocator->Alloc(64));
+      if (p == nullptr) {
+        failures.fetch_add(1);
+      } else {
+        *p = t;
+      }
+      allocated.fetch_add(1);
+      while (!release.load()) std::this_thread::yield();
+      if (p != nullptr && *p != t) failures.fetch_add(1);
+      allocator->Free(p);
+    });
+  }
+  while (allocated.load() < kThreads) std::this_thread::yield();
+  Stats stats;
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.threads_bound, static_cast<uint64_t>(kThreads));
+  release = true;
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TYPED_TEST(AllocatorTest, TrimReturnsCachedSpans) {
   TestAllocator<TypeParam> allocator;
   std::vector<void*> blocks;

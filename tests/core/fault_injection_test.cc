@@ -1,6 +1,7 @@
 // Every failure of the OS layer ends in NULL + ENOMEM and leaves the allocator consistent and usable.
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -49,6 +50,30 @@ TYPED_TEST(FaultInjectionTest, EachReservationOfInitCanFail) {
     allocator->Free(p);
     EXPECT_TRUE(allocator->IsValidForTesting());
   }
+}
+
+// A thread's LAB lives in a chunk reserved when the first thread of that chunk arrives; if the OS refuses it,
+// that thread's allocations fail with ENOMEM (nothing else breaks) until a later try succeeds.
+TYPED_TEST(FaultInjectionTest, RefusedLabChunkIsEnomemForThatThreadOnly) {
+  TestAllocator<TypeParam, FaultOs> allocator;
+  FaultOs::reserve.FailAt(0, /*sticky=*/true);
+  void* p = nullptr;
+  int error = 0;
+  std::thread([&] {
+    errno = 0;
+    p = allocator->Alloc(48);
+    error = errno;
+  }).join();
+  EXPECT_EQ(p, nullptr);
+  EXPECT_EQ(error, ENOMEM);
+  FaultOs::reserve.Disable();
+  std::thread([&] {
+    p = allocator->Alloc(48);
+    std::memset(p, 1, 48);
+    allocator->Free(p);
+  }).join();
+  EXPECT_NE(p, nullptr);
+  EXPECT_TRUE(allocator->IsValidForTesting());
 }
 
 TYPED_TEST(FaultInjectionTest, FailedLargeMappingIsEnomem) {

@@ -234,7 +234,8 @@ void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
       x ^= x << 13;
       x ^= x >> 7;
       x ^= x << 17;
-      size_t j = static_cast<size_t>(x % i);
+      // j uniform in [0, i) by a multiply (Lemire's reduction): a division here cost tens of cycles per block.
+      size_t j = static_cast<size_t>((static_cast<unsigned __int128>(x) * i) >> 64);
       uint16_t t = order[i - 1];
       order[i - 1] = order[j];
       order[j] = t;

@@ -19,6 +19,7 @@ FORBIDDEN_HEADERS = {
     "sys/random.h",
     "sys/resource.h",
     "sched.h",
+    "dlfcn.h",
 }
 # Headers a layer may include although they are in FORBIDDEN_HEADERS (errno.h is listed for clarity).
 ALLOWED_HEADERS_BY_DIR = {
@@ -36,6 +37,7 @@ FORBIDDEN_CALLS = [
     "pthread_atfork",
     "getenv",
     "write",
+    "dlsym",
 ]
 SOURCE_SUFFIXES = {".h", ".hh", ".hpp", ".c", ".cc", ".cpp", ".inc"}
 

@@ -60,6 +60,10 @@ struct SystemOs {
   static void* GetThreadKeyValue(unsigned key);
   // Registers fork handlers (pthread_atfork). May allocate: call only outside allocator locks.
   static void RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*child)());
+
+  // The address of a symbol of the process's loaded libraries (dlsym): with `after_this_library`, the next
+  // definition after the library this code is in (RTLD_NEXT), else the first (RTLD_DEFAULT). nullptr if none.
+  static void* FindSymbol(const char* name, bool after_this_library);
 };
 
 }  // namespace scalloc::internal

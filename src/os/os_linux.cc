@@ -1,5 +1,6 @@
 // Linux implementation of SystemOs and of the base layer's CheckFailed/SpinLock::YieldSlow. The only translation
 // unit of the allocator that includes system headers or makes system calls (enforced by tools/check_os_calls.py).
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -166,6 +167,10 @@ void* SystemOs::GetThreadKeyValue(unsigned key) { return pthread_getspecific(sta
 
 void SystemOs::RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*child)()) {
   pthread_atfork(prepare, parent, child);
+}
+
+void* SystemOs::FindSymbol(const char* name, bool after_this_library) {
+  return dlsym(after_this_library ? RTLD_NEXT : RTLD_DEFAULT, name);
 }
 
 void SpinLock::YieldSlow() { sched_yield(); }

@@ -212,7 +212,7 @@ void* Allocator<P, Os>::ClaimRemoteList(SpanMeta* span, uint32_t head) {
 }
 
 // Appends up to a page worth (hardened: at least 16 blocks) of never-used blocks to the empty local free list.
-// Hardened mode shuffles them so consecutive allocations are not adjacent in a predictable order.
+// Hardened mode shuffles them (in windows of 8) so consecutive allocations are not adjacent in a predictable order.
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
   const uint32_t block_bytes = span->block_bytes;
@@ -229,16 +229,24 @@ void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
   uint16_t order[256];
   for (size_t i = 0; i < batch; ++i) order[i] = static_cast<uint16_t>(i);
   if constexpr (P::kRandomizeFreshBlocks) {
+    // Blocks are shuffled within windows of 8 consecutive blocks (8! orders per window), not across the whole
+    // batch: objects allocated together then stay within a few cache lines. A whole-page shuffle made a
+    // Python workload with PYTHONMALLOC=malloc run 1.30 s instead of 0.77 s unshuffled (its garbage collector
+    // walks objects in allocation order); windows of 8 take 0.97 s, of 4 0.85 s.
     uint64_t x = lab->random_state;
-    for (size_t i = batch; i > 1; --i) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      // j uniform in [0, i) by a multiply (Lemire's reduction): a division here cost tens of cycles per block.
-      size_t j = static_cast<size_t>((static_cast<unsigned __int128>(x) * i) >> 64);
-      uint16_t t = order[i - 1];
-      order[i - 1] = order[j];
-      order[j] = t;
+    constexpr size_t kWindow = 8;
+    for (size_t base = 0; base < batch; base += kWindow) {
+      size_t n = batch - base < kWindow ? batch - base : kWindow;
+      uint16_t* w = order + base;
+      for (size_t i = n; i > 1; --i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t j = static_cast<size_t>((static_cast<unsigned __int128>(x) * i) >> 64);
+        uint16_t t = w[i - 1];
+        w[i - 1] = w[j];
+        w[j] = t;
+      }
     }
     lab->random_state = x;
   }

@@ -81,6 +81,11 @@ struct alignas(64) SpanMeta {
   uint32_t list_prev = kNoIndex;                // reusable-list links, protected by the class lock
   uint32_t list_next = kNoIndex;
   uint32_t dirty_bytes = 0;  // prefix that may be resident (fast) or is accessible (hardened)
+  // Revival preference (read and written under the class lock, or by the owner before its release CAS): the
+  // LAB that last held the span hot, and whether that LAB's own frees made it reusable (it is likely still
+  // freeing into it, so another thread reviving it would share its cache lines).
+  Lab* last_owner = nullptr;
+  uint32_t drained_by_last_owner = 0;
 };
 static_assert(sizeof(SpanMeta) == 128);
 

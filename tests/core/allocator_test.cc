@@ -257,6 +257,55 @@ TYPED_TEST(AllocatorTest, ReusableSpansAreRevivedBeforeFreshOnes) {
   EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
 }
 
+// A span made reusable by its last owner's own frees (that thread is likely still freeing into it) is left to
+// that owner while the pool has a committed span to give another thread; with no such span, memory comes first.
+template <class A>
+void CheckRevivalOfADrainedSpan(A& allocator, bool with_cached_span, bool expect_other_thread_gets_it) {
+  const size_t size = 256;
+  std::vector<void*> first = FillOneSpan(allocator, size);
+  SpanMeta* drained = allocator->SpanOfForTesting(first[0]);
+  std::vector<void*> second = FillOneSpan(allocator, size);  // `drained` floats, owned by no one
+  for (size_t i = 0; i < first.size(); i += 2) allocator->Free(first[i]);
+  Stats stats;
+  allocator->CollectStats(&stats);  // pushes this thread's pending remote frees
+  ASSERT_EQ(StateOf(allocator, first[1]), SpanState::kReusable);
+  if (with_cached_span) {
+    // Put a committed span in the pool's cache: fill a span of another class, make it float, free it all.
+    std::vector<void*> other_class = FillOneSpan(allocator, 4096);
+    allocator->Free(allocator->Alloc(4096));
+    for (void* p : other_class) allocator->Free(p);
+    allocator->CollectStats(&stats);
+    ASSERT_GT(stats.span_cache_bytes, 0u);
+  }
+  void* other = nullptr;
+  std::thread([&] {
+    other = allocator->Alloc(size);
+    EXPECT_EQ(allocator->SpanOfForTesting(other) == drained, expect_other_thread_gets_it);
+    allocator->Free(other);
+  }).join();
+  if (!expect_other_thread_gets_it) {
+    void* mine = allocator->Alloc(size);  // this LAB's hot span is full: it revives the span it drained
+    EXPECT_EQ(allocator->SpanOfForTesting(mine), drained);
+    allocator->Free(mine);
+  }
+  for (size_t i = 1; i < first.size(); i += 2) allocator->Free(first[i]);
+  for (void* q : second) allocator->Free(q);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(AllocatorTest, ASpanItsOwnerIsDrainingGoesBackToThatOwner) {
+  TestAllocator<TypeParam> allocator;
+  CheckRevivalOfADrainedSpan(allocator, /*with_cached_span=*/true, /*expect_other_thread_gets_it=*/false);
+}
+
+TYPED_TEST(AllocatorTest, ADrainedSpanIsRevivedByAnyThreadWhenThePoolHasNoCommittedSpan) {
+  Options options = scalloc::testing::TestOptions();
+  options.span_cache_mib = 0;
+  TestAllocator<TypeParam> allocator(options);
+  CheckRevivalOfADrainedSpan(allocator, /*with_cached_span=*/false, /*expect_other_thread_gets_it=*/true);
+}
+
 TYPED_TEST(AllocatorTest, ThresholdZeroOnlyReusesEmptySpans) {
   Options options = scalloc::testing::TestOptions();
   options.reuse_threshold = 0;

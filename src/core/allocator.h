@@ -347,6 +347,7 @@ class Allocator {
   SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
   bool SizeMatches(void* pointer, size_t size, size_t alignment);
   size_t ReallocUsableSize(void* pointer);
+  void PurgeMovedBlock(void* pointer, size_t usable);
   void* FailNoMemory() {
     Os::SetErrno(kErrnoNoMemory);
     return nullptr;

@@ -785,8 +785,21 @@ void* Allocator<P, Os>::Realloc(void* pointer, size_t size) {
   void* fresh = Alloc(size);
   if (fresh == nullptr) return nullptr;  // errno set; the old block stays valid
   std::memcpy(fresh, pointer, old_usable < size ? old_usable : size);
+  if (!old_is_large) PurgeMovedBlock(pointer, old_usable);
   Free(pointer);
   return fresh;
+}
+
+// A big block that realloc moved out of is given back to the OS page by page before it is freed (its first page
+// stays: the free writes a link there). A buffer grown by realloc in small steps otherwise leaves one resident
+// block in every size class it passed through: about nine times its final size for 12.5%-spaced classes.
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::PurgeMovedBlock(void* pointer, size_t usable) {
+  constexpr size_t kPurgeFromBytes = 64 * 1024;
+  if (usable < kPurgeFromBytes || zero_on_free_) return;  // zero_on_free writes every page again
+  const uintptr_t start = AlignUp(reinterpret_cast<uintptr_t>(pointer) + 1, kPageSize);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(pointer) + usable) & ~(uintptr_t{kPageSize} - 1);
+  if (end > start) Os::Decommit(reinterpret_cast<void*>(start), end - start);
 }
 
 // --- fork ---------------------------------------------------------------------------------------------------

@@ -131,6 +131,29 @@ TYPED_TEST(AllocatorTest, ReallocKeepsTheBlockWhenItStillFits) {
   allocator->Free(q);
 }
 
+// A big small-class block that realloc moves out of gives its pages back before it is freed: when the same block
+// is handed out again, its pages past the first read as zero (the program's old bytes are gone from memory).
+TYPED_TEST(AllocatorTest, ReallocGivesBackThePagesOfABigBlockItMovesOutOf) {
+  TestAllocator<TypeParam> allocator;
+  const size_t size = 256 * 1024;
+  auto* old_block = static_cast<unsigned char*>(allocator->Alloc(size));
+  ASSERT_NE(old_block, nullptr);
+  std::memset(old_block, 0xab, size);
+  void* moved = allocator->Realloc(old_block, 2 * size);
+  ASSERT_NE(moved, old_block);
+  EXPECT_EQ(static_cast<unsigned char*>(moved)[size - 1], 0xab);
+  auto* again = static_cast<unsigned char*>(allocator->Alloc(size));  // the freed block, first on its list
+  ASSERT_EQ(again, old_block);
+  // The first page boundary after the block's first byte.
+  const uintptr_t address = reinterpret_cast<uintptr_t>(again);
+  const size_t first_purged = AlignUp(address + 1, kPageSize) - address;
+  EXPECT_EQ(again[first_purged], 0);
+  EXPECT_EQ(again[size - 1], 0);
+  allocator->Free(again);
+  allocator->Free(moved);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
 TYPED_TEST(AllocatorTest, LargeObjectsArePageGranularAndReturnedOnFree) {
   TestAllocator<TypeParam> allocator;
   size_t size = (size_t{1} << 20) + 1;

@@ -403,7 +403,10 @@ SpanMeta* Allocator<P, Os>::ReviveReusableSpan(Lab* lab, size_t class_id) {
       span = candidate;
       break;
     }
-    if (span == nullptr && !candidate->drained_by_last_owner) span = candidate;
+    // A span whose draining owner has exited (its LAB is back in the registry) is settled too.
+    const bool settled =
+        !candidate->drained_by_last_owner || !candidate->last_owner->in_use.load(std::memory_order_relaxed);
+    if (span == nullptr && settled) span = candidate;
     index = candidate->list_next;
   }
   if (span == nullptr) {

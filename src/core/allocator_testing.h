@@ -110,7 +110,7 @@ bool Allocator<P, Os>::IsValidForTesting() {
     uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
     if (word.state() == SpanState::kHot) {
       Lab* owner = span->owner.load();
-      if (owner == nullptr || !owner->in_use || owner->hot[span->class_id] != span) {
+      if (owner == nullptr || !owner->in_use.load(std::memory_order_relaxed) || owner->hot[span->class_id] != span) {
         return Fail("hot span without its LAB", i);
       }
       uint32_t local = walk(span->free_list);

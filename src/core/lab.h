@@ -4,6 +4,7 @@
 #ifndef SCALLOC_SRC_CORE_LAB_H_
 #define SCALLOC_SRC_CORE_LAB_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "src/core/size_classes.h"
@@ -40,7 +41,7 @@ struct Lab {
   Lab* next_free = nullptr;         // registry free list
   uint64_t random_state = 0;        // per-LAB generator for randomized block order (hardened)
   uint32_t index = 0;               // position in the registry; also picks the span-pool partition
-  bool in_use = false;
+  std::atomic<bool> in_use{false};  // set and cleared by the registry; read racily as a hint (span revival)
 };
 
 // Never written: its hot spans are all kEmptySpan.

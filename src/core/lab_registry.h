@@ -61,14 +61,14 @@ class LabRegistry {
     lab->allocator = allocator;
     lab->next_free = nullptr;
     lab->random_state = seed | 1;
-    lab->in_use = true;
+    lab->in_use.store(true, std::memory_order_relaxed);
     return lab;
   }
 
   // The LAB must hold no spans any more.
   void Release(Lab* lab) {
     SpinLockGuard guard(lock_);
-    lab->in_use = false;
+    lab->in_use.store(false, std::memory_order_relaxed);
     lab->next_free = free_list_;
     free_list_ = lab;
   }
@@ -79,7 +79,7 @@ class LabRegistry {
   void ForEachInUse(Fn fn) {
     for (size_t i = 0; i < num_created_; ++i) {
       Lab* lab = &chunks_[i / kLabsPerChunk][i % kLabsPerChunk];
-      if (lab->in_use) fn(lab);
+      if (lab->in_use.load(std::memory_order_relaxed)) fn(lab);
     }
   }
 

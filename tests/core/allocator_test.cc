@@ -329,6 +329,38 @@ TYPED_TEST(AllocatorTest, ADrainedSpanIsRevivedByAnyThreadWhenThePoolHasNoCommit
   CheckRevivalOfADrainedSpan(allocator, /*with_cached_span=*/false, /*expect_other_thread_gets_it=*/true);
 }
 
+// Once the thread that drained a span has exited, the span is no longer anyone's to wait for.
+TYPED_TEST(AllocatorTest, ADrainedSpanWhoseOwnerExitedIsRevivedByAnyThread) {
+  TestAllocator<TypeParam> allocator;
+  const size_t size = 256;
+  void* bind = allocator->Alloc(16);  // this thread holds a LAB first, so the drainer's is another one
+  SpanMeta* drained = nullptr;
+  std::vector<void*> kept;
+  std::thread([&] {
+    std::vector<void*> first = FillOneSpan(allocator, size);
+    drained = allocator->SpanOfForTesting(first[0]);
+    std::vector<void*> second = FillOneSpan(allocator, size);  // `drained` floats
+    for (size_t i = 0; i < first.size(); i += 2) allocator->Free(first[i]);
+    for (size_t i = 1; i < first.size(); i += 2) kept.push_back(first[i]);
+    for (void* q : second) allocator->Free(q);
+  }).join();  // exit: pending frees are pushed, the LAB goes back to the registry
+  ASSERT_EQ(RemoteWord(drained->remote.load()).state(), SpanState::kReusable);
+  // A committed span in the pool's cache, as in ASpanItsOwnerIsDrainingGoesBackToThatOwner.
+  std::vector<void*> other_class = FillOneSpan(allocator, 4096);
+  allocator->Free(allocator->Alloc(4096));
+  for (void* p : other_class) allocator->Free(p);
+  Stats stats;
+  allocator->CollectStats(&stats);
+  ASSERT_GT(stats.span_cache_bytes, 0u);
+  void* p = allocator->Alloc(size);
+  EXPECT_EQ(allocator->SpanOfForTesting(p), drained);
+  allocator->Free(p);
+  for (void* q : kept) allocator->Free(q);
+  allocator->Free(bind);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TYPED_TEST(AllocatorTest, ThresholdZeroOnlyReusesEmptySpans) {
   Options options = scalloc::testing::TestOptions();
   options.reuse_threshold = 0;

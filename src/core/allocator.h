@@ -347,6 +347,8 @@ class Allocator {
   SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
   bool SizeMatches(void* pointer, size_t size, size_t alignment);
   size_t ReallocUsableSize(void* pointer);
+  enum class ArenaPointer { kLiveBlock, kOutsideBlocks, kInsideBlock, kFreedBlock };
+  ArenaPointer CheckArenaPointer(const SpanMeta* span, uintptr_t address) const;
   void PurgeMovedBlock(void* pointer, size_t usable);
   void* FailNoMemory() {
     Os::SetErrno(kErrnoNoMemory);

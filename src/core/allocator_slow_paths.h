@@ -593,8 +593,7 @@ void Allocator<P, Os>::PushRemoteChainWithTransition(SpanMeta* span, void* head_
       if (span->remote.compare_exchange_weak(raw, next.WithState(state).raw(), std::memory_order_acq_rel,
                                              std::memory_order_acquire)) {
         if (state == SpanState::kReusable && word.state() == SpanState::kFloating) {
-          span->drained_by_last_owner =
-              span->last_owner != nullptr && span->last_owner == tls_binding_.lab && tls_binding_.token == token_;
+          span->drained_by_last_owner = span->last_owner == tls_binding_.lab && tls_binding_.token == token_;
           LinkReusableLocked(list, span);
         } else if (state == SpanState::kFree) {
           if (word.state() == SpanState::kReusable) UnlinkReusableLocked(list, span);
@@ -706,6 +705,23 @@ bool Allocator<P, Os>::SizeMatches(void* pointer, size_t size, size_t alignment)
   return false;
 }
 
+// Validated policies: what an arena address handed to realloc or malloc_usable_size points at. kFreedBlock only
+// where the allocation bitmaps exist (a block already freed and not handed out again).
+template <AllocatorPolicy P, class Os>
+typename Allocator<P, Os>::ArenaPointer Allocator<P, Os>::CheckArenaPointer(const SpanMeta* span,
+                                                                            uintptr_t address) const {
+  const uintptr_t offset = address - SpanStart(span);
+  if (span->block_bytes == 0 || offset >= uintptr_t{span->block_bytes} * span->num_blocks) {
+    return ArenaPointer::kOutsideBlocks;
+  }
+  const uint32_t index = BlockIndex(span, offset);
+  if (uintptr_t{index} * span->block_bytes != offset) return ArenaPointer::kInsideBlock;
+  if constexpr (P::kDetectDoubleFree) {
+    if (!IsLiveBlock(span, index)) return ArenaPointer::kFreedBlock;
+  }
+  return ArenaPointer::kLiveBlock;
+}
+
 template <AllocatorPolicy P, class Os>
 size_t Allocator<P, Os>::UsableSize(const void* pointer) {
   uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
@@ -713,17 +729,9 @@ size_t Allocator<P, Os>::UsableSize(const void* pointer) {
   if (arena_.Contains(address)) {
     SpanMeta* span = arena_.MetaOf(address);
     if constexpr (P::kValidateFree) {
-      uintptr_t offset = address - SpanStart(span);
-      if (span->block_bytes == 0 || offset >= uintptr_t{span->block_bytes} * span->num_blocks ||
-          BlockIndex(span, offset) * uintptr_t{span->block_bytes} != offset) {
+      if (CheckArenaPointer(span, address) != ArenaPointer::kLiveBlock) {
         ReportInvalidPointer(pointer, "malloc_usable_size");
         return 0;
-      }
-      if constexpr (P::kDetectDoubleFree) {
-        if (!IsLiveBlock(span, BlockIndex(span, offset))) {
-          ReportInvalidPointer(pointer, "malloc_usable_size");
-          return 0;
-        }
       }
     }
     return span->block_bytes;
@@ -740,22 +748,18 @@ size_t Allocator<P, Os>::ReallocUsableSize(void* pointer) {
   if constexpr (P::kValidateFree) {
     if (arena_.Contains(address)) {
       SpanMeta* span = arena_.MetaOf(address);
-      uintptr_t offset = address - SpanStart(span);
-      if (span->block_bytes == 0 || offset >= uintptr_t{span->block_bytes} * span->num_blocks) {
-        ReportFreeOfUnusedMemory(span, pointer);
-        return 0;
-      }
-      const uint32_t index = BlockIndex(span, offset);
-      if (uintptr_t{index} * span->block_bytes != offset) {
-        ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
-        return 0;
-      }
-      // realloc frees its argument: a block already freed (and not handed out again) is a double free.
-      if constexpr (P::kDetectDoubleFree) {
-        if (!IsLiveBlock(span, index)) {
+      switch (CheckArenaPointer(span, address)) {
+        case ArenaPointer::kLiveBlock:
+          break;
+        case ArenaPointer::kOutsideBlocks:
+          ReportFreeOfUnusedMemory(span, pointer);
+          return 0;
+        case ArenaPointer::kInsideBlock:
+          ReportInvalidFree(pointer, (address % 16) != 0 ? "misaligned pointer" : "interior pointer");
+          return 0;
+        case ArenaPointer::kFreedBlock:  // realloc frees its argument: a second free
           ReportDoubleFree(pointer, span->class_id, span->block_bytes);
           return 0;
-        }
       }
       return span->block_bytes;
     }
@@ -801,7 +805,7 @@ void Allocator<P, Os>::PurgeMovedBlock(void* pointer, size_t usable) {
   constexpr size_t kPurgeFromBytes = 64 * 1024;
   if (usable < kPurgeFromBytes || zero_on_free_) return;  // zero_on_free writes every page again
   const uintptr_t start = AlignUp(reinterpret_cast<uintptr_t>(pointer) + 1, kPageSize);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(pointer) + usable) & ~(uintptr_t{kPageSize} - 1);
+  const uintptr_t end = AlignDown(reinterpret_cast<uintptr_t>(pointer) + usable, kPageSize);
   if (end > start) Os::Decommit(reinterpret_cast<void*>(start), end - start);
 }
 

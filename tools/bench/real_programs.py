@@ -11,16 +11,15 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(REPO, "tests", "integration", "data")
 sys.path.insert(0, os.path.dirname(__file__))
 
 from scalloc_bench import allocators as allocators_lib  # noqa: E402
+from scalloc_bench import runner  # noqa: E402
 
 
 def programs(scratch):
@@ -38,15 +37,20 @@ def programs(scratch):
     return [entry for entry in table if shutil.which(entry[1][0])]
 
 
+# GNU time reaps the program itself and reports its peak RSS. wait4 on a child of this Python process would count
+# the parent's pages the child held before exec (runner.measure explains it), a floor of tens of MiB.
+TIME = shutil.which("time", path="/usr/bin:/bin")
+TIMEOUT_S = 600
+
+
 def run_once(argv, env):
     """Wall seconds and peak RSS (MiB) of one run, or None if it failed."""
-    start = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    if TIME:
+        argv = [TIME, "-a", "-o", "/dev/stdout", "-f", "peak_rss_kib=%M"] + argv
+    run = runner.measure(argv, env, TIMEOUT_S)
+    if run.status != 0 or run.timed_out:
         return None
-    return elapsed, usage.ru_maxrss / 1024.0
+    return run.wall_s, run.rss_kib / 1024.0
 
 
 def main():
@@ -58,6 +62,8 @@ def main():
     chosen, notes = allocators_lib.resolve([a for a in args.allocators.split(",") if a], args.release_dir)
     for note in notes:
         print(note)
+    if not TIME:
+        print("note: /usr/bin/time not found; peak RSS includes the launcher's pages (a floor of tens of MiB)")
     with tempfile.TemporaryDirectory(prefix="scalloc-real-") as scratch:
         table = programs(scratch)
         results = {}

@@ -181,13 +181,15 @@ class Allocator {
   SC_ALWAYS_INLINE void* PopBlock(SpanMeta* span, void* block) {
     void* next = codec_.Load(block);
     if constexpr (P::kEncodeFreeLists || P::kDetectDoubleFree) {
-      std::atomic<uint64_t>* word = nullptr;
+      std::atomic<uint64_t>* owner_word = nullptr;
       uint64_t bit = 0;
-      if (SC_UNLIKELY(!CheckPoppedBlock(span, block, next, &word, &bit))) return PopCorrupted(span, block, next);
+      if (SC_UNLIKELY(!CheckPoppedBlock(span, block, next, &owner_word, &bit))) {
+        return PopCorrupted(span, block, next);
+      }
       // Unlink first, mark allocated second: a fork() between the two only leaks the block in the child.
       span->free_list = next;
       if constexpr (P::kDetectDoubleFree)
-        word->store(word->load(std::memory_order_relaxed) | bit, std::memory_order_relaxed);
+        owner_word->store(owner_word->load(std::memory_order_relaxed) ^ bit, std::memory_order_relaxed);
     } else {
       span->free_list = next;
     }
@@ -195,9 +197,10 @@ class Allocator {
     return block;
   }
 
-  // Hardened pop checks (read only): the next link is a block of this span, and the popped block is free.
-  // The owner is the only writer of the allocated bitmap, so PopBlock updates it with a plain store.
-  SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next, std::atomic<uint64_t>** word,
+  // Hardened pop checks (read only): the next link is a block of this span, and the popped block is free (its
+  // two toggle bits agree). The owner is the only writer of its toggle word, so PopBlock flips it with a plain
+  // store.
+  SC_ALWAYS_INLINE bool CheckPoppedBlock(SpanMeta* span, void* block, void* next, std::atomic<uint64_t>** owner_word,
                                          uint64_t* bit) {
     uintptr_t start = reinterpret_cast<uintptr_t>(block) & ~(kVirtualSpanBytes - 1);
     if (!IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks, span->div_magic)) {
@@ -206,8 +209,11 @@ class Allocator {
     if constexpr (P::kDetectDoubleFree) {
       uint32_t index = BlockIndex(span, reinterpret_cast<uintptr_t>(block) - start);
       *bit = uint64_t{1} << (index & 63);
-      *word = &AllocatedWord(span, index);
-      if ((*word)->load(std::memory_order_relaxed) & *bit) return false;
+      *owner_word = OwnerToggleWord(span, index);
+      if (((*owner_word)[0].load(std::memory_order_relaxed) ^ (*owner_word)[1].load(std::memory_order_relaxed)) &
+          *bit) {
+        return false;
+      }
     }
     return true;
   }
@@ -245,23 +251,22 @@ class Allocator {
     }
     const bool local = IsOwnedByThisThread(span);
     if constexpr (P::kDetectDoubleFree) {
-      // A block is allocated iff its allocated bit is set and its remote-freed bit is not (docs/design.md).
-      uint64_t bit = uint64_t{1} << (index & 63);
-      std::atomic<uint64_t>& allocated = AllocatedWord(span, index);
-      std::atomic<uint64_t>& remote_freed = RemoteFreedWord(span, index);
+      // A block is live iff its owner toggle bit and its remote toggle bit differ (docs/design.md).
+      const uint64_t bit = uint64_t{1} << (index & 63);
+      std::atomic<uint64_t>* owner_word = OwnerToggleWord(span, index);
+      std::atomic<uint64_t>& remote_word = owner_word[1];
       if (local) {
-        uint64_t old = allocated.load(std::memory_order_relaxed);
-        if (SC_UNLIKELY((old & bit) == 0 || (remote_freed.load(std::memory_order_relaxed) & bit) != 0)) {
+        const uint64_t owner_bits = owner_word->load(std::memory_order_relaxed);
+        if (SC_UNLIKELY(((owner_bits ^ remote_word.load(std::memory_order_relaxed)) & bit) == 0)) {
           return ReportDoubleFree(pointer, span->class_id, block_bytes);
         }
-        allocated.store(old & ~bit, std::memory_order_relaxed);
+        owner_word->store(owner_bits ^ bit, std::memory_order_relaxed);
       } else {
-        // Two threads racing to free the same block: exactly one sets the bit first.
-        if (SC_UNLIKELY(AtomicTestAndSetBit(remote_freed, index & 63))) {
-          return ReportDoubleFree(pointer, span->class_id, block_bytes);
-        }
-        if (SC_UNLIKELY((allocated.load(std::memory_order_relaxed) & bit) == 0)) {
-          AtomicTestAndClearBit(remote_freed, index & 63);
+        // Two threads racing to free the same block: the second flip finds the bits already equal.
+        const bool remote_before = AtomicTestAndComplementBit(remote_word, index & 63);
+        const bool owner_bit = (owner_word->load(std::memory_order_relaxed) & bit) != 0;
+        if (SC_UNLIKELY(remote_before == owner_bit)) {
+          AtomicTestAndComplementBit(remote_word, index & 63);
           return ReportDoubleFree(pointer, span->class_id, block_bytes);
         }
       }
@@ -298,18 +303,17 @@ class Allocator {
   SC_ALWAYS_INLINE uint32_t BlockIndex(const SpanMeta* span, uintptr_t offset) const {
     return static_cast<uint32_t>((offset * span->div_magic) >> kDivisionShift);
   }
-  SC_ALWAYS_INLINE std::atomic<uint64_t>& AllocatedWord(const SpanMeta* span, uint32_t block_index) const {
-    return arena_.AllocatedBitmapOf(arena_.IndexOf(span))[block_index >> 6];
+  // The owner's toggle word of the block's group of 64; the remote toggle word is the next one.
+  SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(const SpanMeta* span, uint32_t block_index) const {
+    return arena_.OwnerToggleWord(arena_.IndexOf(span), block_index >> 6);
   }
-  SC_ALWAYS_INLINE std::atomic<uint64_t>& RemoteFreedWord(const SpanMeta* span, uint32_t block_index) const {
-    return arena_.RemoteFreedBitmapOf(arena_.IndexOf(span))[block_index >> 6];
-  }
-  // Hardened: the block at `block_index` is live (allocated bit set, remote-freed bit clear; docs/design.md).
-  // Exact for a block the caller legitimately holds; a freed one reads as not live.
+  // Hardened: the block at `block_index` is live (its two toggle bits differ; docs/design.md). Exact for a block
+  // the caller legitimately holds; a freed one reads as not live.
   bool IsLiveBlock(const SpanMeta* span, uint32_t block_index) const {
-    const uint64_t bit = uint64_t{1} << (block_index & 63);
-    return (AllocatedWord(span, block_index).load(std::memory_order_relaxed) & bit) != 0 &&
-           (RemoteFreedWord(span, block_index).load(std::memory_order_relaxed) & bit) == 0;
+    const std::atomic<uint64_t>* words = OwnerToggleWord(span, block_index);
+    return ((words[0].load(std::memory_order_relaxed) ^ words[1].load(std::memory_order_relaxed)) >>
+            (block_index & 63)) &
+           1;
   }
   SC_ALWAYS_INLINE uint32_t SpanChecksum(const SpanMeta* span, uintptr_t start) const {
     uint64_t x = (uint64_t{span->class_id} << 32 | span->num_blocks) ^ start ^ checksum_secret_;
@@ -329,7 +333,6 @@ class Allocator {
   SpanMeta* ReviveReusableSpan(Lab* lab, size_t class_id);
   SpanMeta* PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t index);
   void CarveFreshBlocks(Lab* lab, SpanMeta* span);
-  void* ClaimRemoteList(SpanMeta* span, uint32_t head);
   bool TryReleaseFullSpan(SpanMeta* span);
   void ReleaseHotSpan(SpanMeta* span);
   void ReleaseLab(Lab* lab);

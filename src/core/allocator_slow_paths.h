@@ -127,7 +127,7 @@ void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
       RemoteWord taken(span->remote.exchange(RemoteWord::Make(0, 0, SpanState::kHot, current.epoch()).raw(),
                                              std::memory_order_acquire));
       if (taken.head() != 0) {
-        span->free_list = ClaimRemoteList(span, taken.head());
+        span->free_list = HeadPointer(span, taken.head());
         continue;
       }
       if (span->bump < span->bump_end) {
@@ -158,57 +158,6 @@ void* Allocator<P, Os>::PopCorrupted(SpanMeta* span, void* block, void* next) {
   size_t class_id = span->class_id;
   void* fresh = lab->hot[class_id] == span ? RefillAndPop(lab, class_id) : nullptr;
   return fresh != nullptr ? fresh : FailNoMemory();
-}
-
-// Turns a remote list taken by the (new) owner into its local list. Hardened: walks it once, validating every
-// link and moving each block's bits from "remote-freed" to "free" (amortized O(1) per block: each is popped
-// later anyway). A block found allocated, or freed both locally and remotely, is reported and the list is cut
-// there.
-template <AllocatorPolicy P, class Os>
-void* Allocator<P, Os>::ClaimRemoteList(SpanMeta* span, uint32_t head) {
-  void* first = HeadPointer(span, head);
-  if constexpr (P::kDetectDoubleFree) {
-    const uintptr_t start = SpanStart(span);
-    // The bits to clear are gathered per bitmap word and cleared with one atomic operation per word.
-    uint64_t claimed[kBitmapWordsPerSpan] = {};
-    void* previous = nullptr;
-    uint32_t walked = 0;
-    for (void* block = first; block != nullptr;) {
-      uint32_t index = BlockIndex(span, reinterpret_cast<uintptr_t>(block) - start);
-      uint64_t bit = uint64_t{1} << (index & 63);
-      bool is_allocated = (AllocatedWord(span, index).load(std::memory_order_relaxed) & bit) != 0;
-      bool remote_freed = (RemoteFreedWord(span, index).load(std::memory_order_relaxed) & bit) != 0;
-      void* next = codec_.Load(block);
-      bool bad_link =
-          !IsValidLink(reinterpret_cast<uintptr_t>(next), start, span->block_bytes, span->num_blocks, span->div_magic);
-      if (is_allocated != remote_freed || bad_link || ++walked > span->num_blocks) {
-        if (!is_allocated && remote_freed) {
-          ReportDoubleFree(block, span->class_id, span->block_bytes);
-        } else {
-          ReportCorruptedFreeList(block, reinterpret_cast<uintptr_t>(next), span->class_id);
-        }
-        // Only reached when a test hook returned: cut the list before the bad block (leaking the rest).
-        if (previous == nullptr) {
-          first = nullptr;
-        } else {
-          codec_.Store(previous, nullptr);
-        }
-        break;
-      }
-      if (remote_freed) claimed[index >> 6] |= bit;
-      previous = block;
-      block = next;
-    }
-    const uint32_t words = (span->num_blocks + 63) / 64;
-    for (uint32_t w = 0; w < words; ++w) {
-      if (claimed[w] == 0) continue;
-      const uint32_t index = w * 64;
-      RemoteFreedWord(span, index).fetch_and(~claimed[w], std::memory_order_relaxed);
-      std::atomic<uint64_t>& allocated = AllocatedWord(span, index);
-      allocated.store(allocated.load(std::memory_order_relaxed) & ~claimed[w], std::memory_order_relaxed);
-    }
-  }
-  return first;
 }
 
 // Appends up to a page worth (hardened: at least 16 blocks) of never-used blocks to the empty local free list.
@@ -426,7 +375,7 @@ SpanMeta* Allocator<P, Os>::ReviveReusableSpan(Lab* lab, size_t class_id) {
     }
     word = RemoteWord(raw);
   }
-  span->free_list = ClaimRemoteList(span, word.head());
+  span->free_list = HeadPointer(span, word.head());
   span->owner.store(lab, std::memory_order_relaxed);
   return span;
 }
@@ -638,12 +587,12 @@ void Allocator<P, Os>::RetireSpan(SpanMeta* span) {
     if (touched > span->dirty_bytes) span->dirty_bytes = touched;
   }
   if constexpr (P::kDetectDoubleFree) {
-    // Blocks still on the remote list carry both bits; the next life of the span starts all clear.
+    // Every block is free (its two toggle bits agree); the next life of the span starts with both words clear.
     const uint32_t index = arena_.IndexOf(span);
-    const size_t words = (span->num_blocks + 63) / 64;
-    for (size_t w = 0; w < words; ++w) {
-      arena_.AllocatedBitmapOf(index)[w].store(0, std::memory_order_relaxed);
-      arena_.RemoteFreedBitmapOf(index)[w].store(0, std::memory_order_relaxed);
+    const uint32_t groups = (span->num_blocks + 63) / 64;
+    for (uint32_t g = 0; g < groups; ++g) {
+      arena_.OwnerToggleWord(index, g)[0].store(0, std::memory_order_relaxed);
+      arena_.OwnerToggleWord(index, g)[1].store(0, std::memory_order_relaxed);
     }
   }
   span->block_bytes = 0;

@@ -62,8 +62,8 @@ bool Allocator<P, Os>::IsValidForTesting() {
     if (word.state() == SpanState::kFree) {
       if (span->block_bytes != 0) return Fail("free span keeps a class", i);
       if constexpr (P::kDetectDoubleFree) {
-        for (size_t w = 0; w < kBitmapWordsPerSpan; ++w) {
-          if (arena_.AllocatedBitmapOf(i)[w].load() != 0 || arena_.RemoteFreedBitmapOf(i)[w].load() != 0) {
+        for (uint32_t g = 0; g < kBitmapWordsPerSpan; ++g) {
+          if (arena_.OwnerToggleWord(i, g)[0].load() != 0 || arena_.OwnerToggleWord(i, g)[1].load() != 0) {
             return Fail("free span has allocation bits", i);
           }
         }
@@ -90,12 +90,8 @@ bool Allocator<P, Os>::IsValidForTesting() {
         if (!IsValidLink(a, start, span->block_bytes, span->num_blocks, span->div_magic)) return UINT32_MAX;
         if (a >= span->bump) return UINT32_MAX;  // a never-used block cannot be on a list
         if constexpr (P::kDetectDoubleFree) {
-          // A listed block is free: not (allocated and not remote-freed).
-          uint32_t index = BlockIndex(span, a - start);
-          uint64_t bit = uint64_t{1} << (index & 63);
-          if ((AllocatedWord(span, index).load() & bit) && !(RemoteFreedWord(span, index).load() & bit)) {
-            return UINT32_MAX;
-          }
+          // A listed block is free: its toggle bits agree.
+          if (IsLiveBlock(span, BlockIndex(span, a - start))) return UINT32_MAX;
         }
         if (++n > span->num_blocks) return UINT32_MAX;
       }
@@ -131,9 +127,9 @@ bool Allocator<P, Os>::IsValidForTesting() {
     if (free_blocks > span->num_blocks) return Fail("more free blocks than blocks", i);
     if constexpr (P::kDetectDoubleFree) {
       uint32_t bits = 0;
-      for (size_t w = 0; w < kBitmapWordsPerSpan; ++w) {
-        uint64_t allocated = arena_.AllocatedBitmapOf(i)[w].load() & ~arena_.RemoteFreedBitmapOf(i)[w].load();
-        bits += static_cast<uint32_t>(__builtin_popcountll(allocated));
+      for (uint32_t g = 0; g < kBitmapWordsPerSpan; ++g) {
+        uint64_t live = arena_.OwnerToggleWord(i, g)[0].load() ^ arena_.OwnerToggleWord(i, g)[1].load();
+        bits += static_cast<uint32_t>(__builtin_popcountll(live));
       }
       if (bits != span->num_blocks - free_blocks) return Fail("bitmap disagrees with free lists", i);
     }

@@ -18,8 +18,9 @@
 namespace scalloc::internal {
 
 inline constexpr size_t kBitmapWordsPerSpan = kMaxBlocksPerSpan / 64;
-// Per span: the allocated bitmap (written only by the span's current owner) followed by the remote-freed bitmap
-// (set by remote freers with atomic bit operations). See Allocator's double-free checks.
+// Per span and per group of 64 blocks, two adjacent words (one cache line holds both): the owner's toggle word
+// (written only by the span's current owner) and the remote toggle word (flipped by remote freers with atomic bit
+// operations). A block is live iff its two bits differ. See Allocator's double-free checks.
 inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
 
@@ -65,11 +66,9 @@ class Arena {
   SpanMeta* Meta(uint32_t index) const { return &metas_[index]; }
   uintptr_t SpanStart(uint32_t index) const { return base_ + (uintptr_t{index} << kVirtualSpanShift); }
   uintptr_t SpanStartOf(const SpanMeta* meta) const { return SpanStart(IndexOf(meta)); }
-  std::atomic<uint64_t>* AllocatedBitmapOf(uint32_t index) const {
-    return bitmaps_ + size_t{index} * kBitmapWordsPerSpanRecord;
-  }
-  std::atomic<uint64_t>* RemoteFreedBitmapOf(uint32_t index) const {
-    return AllocatedBitmapOf(index) + kBitmapWordsPerSpan;
+  // The owner's toggle word of blocks [64 * group, 64 * group + 64) of span `index`; the remote toggle word follows it.
+  SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(uint32_t index, uint32_t group) const {
+    return bitmaps_ + size_t{index} * kBitmapWordsPerSpanRecord + 2 * size_t{group};
   }
 
   // A never-used span, or kNoIndex when the arena is exhausted.

@@ -239,7 +239,8 @@ class Allocator {
     uintptr_t start = address & ~(kVirtualSpanBytes - 1);
     uint32_t block_bytes = span->block_bytes;
     uintptr_t offset = address - start;
-    if (SC_UNLIKELY(block_bytes == 0 || offset >= uintptr_t{block_bytes} * span->num_blocks)) {
+    // A span holding no class has block_bytes == 0, so every offset fails this test too.
+    if (SC_UNLIKELY(offset >= uintptr_t{block_bytes} * span->num_blocks)) {
       return ReportFreeOfUnusedMemory(span, pointer);
     }
     if constexpr (P::kSpanChecksum) {
@@ -249,30 +250,45 @@ class Allocator {
     if (SC_UNLIKELY(uintptr_t{index} * block_bytes != offset)) {
       return ReportInvalidFree(pointer, (offset % 16) != 0 ? "misaligned pointer" : "interior pointer");
     }
-    const bool local = IsOwnedByThisThread(span);
+    if (SC_UNLIKELY(!IsOwnedByThisThread(span) || zero_on_free_)) return FreeCheckedSlow(span, pointer, index);
     if constexpr (P::kDetectDoubleFree) {
       // A block is live iff its owner toggle bit and its remote toggle bit differ (docs/design.md).
       const uint64_t bit = uint64_t{1} << (index & 63);
       std::atomic<uint64_t>* owner_word = OwnerToggleWord(span, index);
-      std::atomic<uint64_t>& remote_word = owner_word[1];
+      const uint64_t owner_bits = owner_word->load(std::memory_order_relaxed);
+      if (SC_UNLIKELY(((owner_bits ^ owner_word[1].load(std::memory_order_relaxed)) & bit) == 0)) {
+        return ReportDoubleFree(pointer, span->class_id, block_bytes);
+      }
+      owner_word->store(owner_bits ^ bit, std::memory_order_relaxed);
+    }
+    PushLocal(span, pointer);
+  }
+
+  // The rest of a hardened free after validation (a block of `span` at `index`): a remote free, or any free
+  // with zero_on_free. Out of line so that the common local free above needs no call and few registers.
+  SC_NOINLINE void FreeCheckedSlow(SpanMeta* span, void* pointer, uint32_t index) {
+    const bool local = IsOwnedByThisThread(span);
+    if constexpr (P::kDetectDoubleFree) {
+      const uint64_t bit = uint64_t{1} << (index & 63);
+      std::atomic<uint64_t>* owner_word = OwnerToggleWord(span, index);
       if (local) {
         const uint64_t owner_bits = owner_word->load(std::memory_order_relaxed);
-        if (SC_UNLIKELY(((owner_bits ^ remote_word.load(std::memory_order_relaxed)) & bit) == 0)) {
-          return ReportDoubleFree(pointer, span->class_id, block_bytes);
+        if (SC_UNLIKELY(((owner_bits ^ owner_word[1].load(std::memory_order_relaxed)) & bit) == 0)) {
+          return ReportDoubleFree(pointer, span->class_id, span->block_bytes);
         }
         owner_word->store(owner_bits ^ bit, std::memory_order_relaxed);
       } else {
         // Two threads racing to free the same block: the second flip finds the bits already equal.
-        const bool remote_before = AtomicTestAndComplementBit(remote_word, index & 63);
+        const bool remote_before = AtomicTestAndComplementBit(owner_word[1], index & 63);
         const bool owner_bit = (owner_word->load(std::memory_order_relaxed) & bit) != 0;
         if (SC_UNLIKELY(remote_before == owner_bit)) {
-          AtomicTestAndComplementBit(remote_word, index & 63);
-          return ReportDoubleFree(pointer, span->class_id, block_bytes);
+          AtomicTestAndComplementBit(owner_word[1], index & 63);
+          return ReportDoubleFree(pointer, span->class_id, span->block_bytes);
         }
       }
     }
-    if (SC_UNLIKELY(zero_on_free_)) std::memset(pointer, 0, block_bytes);
-    if (SC_LIKELY(local)) {
+    if (SC_UNLIKELY(zero_on_free_)) std::memset(pointer, 0, span->block_bytes);
+    if (local) {
       PushLocal(span, pointer);
     } else if (!TryAppendToRemoteBatch(span, pointer)) {
       FreeRemote(span, pointer);
@@ -315,11 +331,14 @@ class Allocator {
             (block_index & 63)) &
            1;
   }
+  // Keyed hash of the span's geometry and address: class_id and block_bytes are read as one word, and a single
+  // multiply mixes every input into the high half (a forger needs the secret to match it).
   SC_ALWAYS_INLINE uint32_t SpanChecksum(const SpanMeta* span, uintptr_t start) const {
-    uint64_t x = (uint64_t{span->class_id} << 32 | span->num_blocks) ^ start ^ checksum_secret_;
-    x ^= span->block_bytes * 0xff51afd7ed558ccdull;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return static_cast<uint32_t>(x >> 29) | 1;
+    static_assert(offsetof(SpanMeta, block_bytes) == offsetof(SpanMeta, class_id) + sizeof(uint32_t));
+    uint64_t class_and_bytes;
+    std::memcpy(&class_and_bytes, &span->class_id, sizeof(class_and_bytes));
+    uint64_t x = (class_and_bytes ^ start ^ checksum_secret_) + (span->div_magic ^ span->num_blocks);
+    return static_cast<uint32_t>((x * 0xc4ceb9fe1a85ec53ull) >> 32) | 1;
   }
 
   // --- slow paths (allocator_slow_paths.h) -----------------------------------------------------------------

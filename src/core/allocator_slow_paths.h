@@ -182,16 +182,19 @@ void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
     // batch: objects allocated together then stay within a few cache lines. A whole-page shuffle made a
     // Python workload with PYTHONMALLOC=malloc run 1.30 s instead of 0.77 s unshuffled (its garbage collector
     // walks objects in allocation order); windows of 8 take 0.97 s, of 4 0.85 s.
+    // One xorshift draw per window; each of its 7 swaps takes 8 bits of it (Lemire's multiply-shift, so an
+    // index is off uniform by at most 1/256: immaterial here, and half the cost of a draw per swap).
     uint64_t x = lab->random_state;
     constexpr size_t kWindow = 8;
     for (size_t base = 0; base < batch; base += kWindow) {
       size_t n = batch - base < kWindow ? batch - base : kWindow;
       uint16_t* w = order + base;
-      for (size_t i = n; i > 1; --i) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        size_t j = static_cast<size_t>((static_cast<unsigned __int128>(x) * i) >> 64);
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      uint64_t bits = x;
+      for (size_t i = n; i > 1; --i, bits >>= 8) {
+        size_t j = static_cast<size_t>(((bits & 0xff) * i) >> 8);
         uint16_t t = w[i - 1];
         w[i - 1] = w[j];
         w[j] = t;

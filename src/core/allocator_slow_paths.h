@@ -25,6 +25,11 @@ bool Allocator<P, Os>::InitSlow() {
     options_.Parse(Os::GetEnv("SCALLOC_OPTIONS"));
   }
   zero_on_free_ = options_.zero_on_free < 0 ? P::kZeroOnFreeDefault : options_.zero_on_free != 0;
+  if (zero_on_free_ && !kHardened) {
+    // The fast free path has no room for the check; say so instead of silently not clearing.
+    LogMessage("scalloc: zero_on_free=1 is a hardened-library option; the fast library ignores it\n");
+    zero_on_free_ = false;
+  }
   uint64_t secrets[2];
   Os::FillRandom(secrets, sizeof(secrets));
   codec_.SetSecret(secrets[0]);

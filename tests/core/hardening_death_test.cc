@@ -277,5 +277,31 @@ TEST(HardeningHookTest, HookObservesReportsAndTheHeapStaysUsable) {
   allocator->Free(q);
 }
 
+// zero_on_free=1 clears a freed block beyond its link word, for local and remote frees; off (the default) leaves
+// the old contents.
+TEST(HardenedZeroOnFreeTest, FreedBlocksAreClearedOnlyWhenTheOptionIsOn) {
+  for (int on : {0, 1}) {
+    Options options = scalloc::testing::TestOptions();
+    options.zero_on_free = on;
+    Hardened allocator(options);
+    constexpr size_t kSize = 200;
+    auto* local = static_cast<unsigned char*>(allocator->Alloc(kSize));
+    auto* remote = static_cast<unsigned char*>(allocator->Alloc(kSize));
+    const size_t usable = allocator->UsableSize(local);
+    std::memset(local, 0xab, usable);
+    std::memset(remote, 0xab, usable);
+    allocator->Free(local);
+    std::thread([&] { allocator->Free(remote); }).join();
+    for (unsigned char* block : {local, remote}) {
+      AsanUnpoison(block, usable);  // reading a free block on purpose
+      size_t cleared = 0;
+      for (size_t i = kFreeLinkBytes; i < usable; ++i) cleared += block[i] == 0;
+      EXPECT_EQ(cleared, on ? usable - kFreeLinkBytes : 0u) << "zero_on_free=" << on;
+      AsanPoisonFreeBlock(block, usable);
+    }
+    EXPECT_TRUE(allocator->IsValidForTesting());
+  }
+}
+
 }  // namespace
 }  // namespace scalloc::internal

@@ -1,6 +1,7 @@
 // What the fast mode does NOT catch (documented so nobody relies on it), and the misuse it still reports
 // because the check is free on its slow paths.
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -31,6 +32,20 @@ TEST(FastModeKnownGapsTest, FreeListLinksAreStoredInTheClear) {
   void* link;
   std::memcpy(&link, p, sizeof(link));
   EXPECT_EQ(link, q);
+}
+
+TEST(FastModeKnownGapsTest, ZeroOnFreeIsIgnoredAndSaysSo) {
+  Options options = scalloc::testing::TestOptions();
+  options.zero_on_free = 1;
+  ::testing::internal::CaptureStderr();
+  TestAllocator<FastPolicy> allocator(options);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("the fast library ignores it"), std::string::npos);
+  auto* p = static_cast<unsigned char*>(allocator->Alloc(64));
+  std::memset(p, 0xab, 64);
+  allocator->Free(p);
+  AsanUnpoison(p, 64);  // reading a free block on purpose
+  EXPECT_EQ(p[63], 0xab) << "the block keeps its contents";
+  AsanPoisonFreeBlock(p, 64);
 }
 
 TEST(FastModeKnownGapsTest, InteriorPointerFreeIsNotDetected) {

@@ -72,17 +72,12 @@ class Allocator {
         ++binding.lab->allocated_blocks[class_id];
         return PopBlock(span, block);
       }
-      if constexpr (!P::kRandomizeFreshBlocks) {
-        // Fresh blocks by bumping, without linking them first: a block's page is touched only when the block is
-        // handed out, and a class of 4 KiB blocks does not take the slow path for every block. (The constant
-        // empty span has bump == bump_end == 0.)
-        const uintptr_t bump = span->bump;
-        if (bump < span->bump_end) {
-          span->bump = bump + span->block_bytes;
-          ++binding.lab->allocated_blocks[class_id];
-          AsanUnpoison(reinterpret_cast<void*>(bump), span->block_bytes);
-          return reinterpret_cast<void*>(bump);
-        }
+      // Fresh blocks by bumping, without linking them first: a block's page is touched only when the block is
+      // handed out, and a class of 4 KiB blocks does not take the slow path for every block. (The constant
+      // empty span has bump == bump_end == 0.)
+      if (span->bump < span->bump_end) {
+        ++binding.lab->allocated_blocks[class_id];
+        return TakeFreshBlock(binding.lab, span, class_id);
       }
     }
     return AllocSlow(size, kMinAlignment);
@@ -244,6 +239,40 @@ class Allocator {
     span->free_list = block;
   }
 
+  // A never-used block of the hot span `span` (its bump pointer is below bump_end). Fast: the next one.
+  // Hardened: a random one of the current window (TakeShuffledFreshBlock), marked allocated.
+  SC_ALWAYS_INLINE void* TakeFreshBlock(Lab* lab, SpanMeta* span, size_t class_id) {
+    if constexpr (P::kRandomizeFreshBlocks) {
+      const uint32_t window = lab->fresh_window[class_id];
+      if (SC_UNLIKELY(FreshWindow::Remaining(window) <= 1)) return TakeShuffledFreshBlock(lab, span, class_id);
+      // The window stops listing the block before it is marked allocated or returned (fork safety, lab.h).
+      const uintptr_t address = span->bump + uintptr_t{FreshWindow::NextSlot(window)} * span->block_bytes;
+      lab->fresh_window[class_id] = FreshWindow::AfterTakingOneOfSeveral(window);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      return MarkFreshBlockAllocated(span, address);
+    } else {
+      (void)lab;
+      (void)class_id;
+      const uintptr_t bump = span->bump;
+      span->bump = bump + span->block_bytes;
+      AsanUnpoison(reinterpret_cast<void*>(bump), span->block_bytes);
+      return reinterpret_cast<void*>(bump);
+    }
+  }
+
+  // A fresh block of `span` handed out by the hardened mode: a never-used block is free (its toggle bits agree),
+  // the owner's flip makes it live.
+  SC_ALWAYS_INLINE void* MarkFreshBlockAllocated(SpanMeta* span, uintptr_t address) {
+    if constexpr (P::kDetectDoubleFree) {
+      const uint32_t index = BlockIndex(span, address & (kVirtualSpanBytes - 1));
+      std::atomic<uint64_t>* owner_word = OwnerToggleWord(span, index);
+      owner_word->store(owner_word->load(std::memory_order_relaxed) ^ (uint64_t{1} << (index & 63)),
+                        std::memory_order_relaxed);
+    }
+    AsanUnpoison(reinterpret_cast<void*>(address), span->block_bytes);
+    return reinterpret_cast<void*>(address);
+  }
+
   // Hardened free of a pointer inside the arena: validates, clears the allocation bit, then frees locally
   // or remotely.
   SC_ALWAYS_INLINE void FreeSmallChecked(SpanMeta* span, void* pointer) {
@@ -356,9 +385,9 @@ class Allocator {
   SpanMeta* AcquireSpan(Lab* lab, size_t class_id);
   SpanMeta* ReviveReusableSpan(Lab* lab, size_t class_id);
   SpanMeta* PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t index);
-  void CarveFreshBlocks(Lab* lab, SpanMeta* span);
+  SC_NOINLINE void* TakeShuffledFreshBlock(Lab* lab, SpanMeta* span, size_t class_id);
   bool TryReleaseFullSpan(SpanMeta* span);
-  void ReleaseHotSpan(SpanMeta* span);
+  void ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window);
   void ReleaseLab(Lab* lab);
   SC_NOINLINE void FreeRemote(SpanMeta* span, void* block);
   void CountRemoteFree(uint32_t class_id);

@@ -109,6 +109,7 @@ void* Allocator<P, Os>::AllocFromClass(size_t class_id, size_t alignment) {
   SpanMeta* span = lab->hot[class_id];
   ++lab->allocated_blocks[class_id];
   if (void* block = span->free_list) return PopBlock(span, block);
+  if (span->bump < span->bump_end) return TakeFreshBlock(lab, span, class_id);
   if (void* block = RefillAndPop(lab, class_id)) return block;
   --lab->allocated_blocks[class_id];
   // The arena is exhausted (a small reservation under RLIMIT_AS, or a guard the kernel refused): serve the
@@ -135,10 +136,7 @@ void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
         span->free_list = HeadPointer(span, taken.head());
         continue;
       }
-      if (span->bump < span->bump_end) {
-        CarveFreshBlocks(lab, span);
-        continue;
-      }
+      if (span->bump < span->bump_end) return TakeFreshBlock(lab, span, class_id);
       // Unhook the span before it leaves kHot, so that a fork() child releasing this LAB as an orphan can
       // never release the span a second time (at worst the child leaks it).
       lab->hot[class_id] = &kEmptySpan;
@@ -165,56 +163,46 @@ void* Allocator<P, Os>::PopCorrupted(SpanMeta* span, void* block, void* next) {
   return fresh != nullptr ? fresh : FailNoMemory();
 }
 
-// Appends up to a page worth (hardened: at least 16 blocks) of never-used blocks to the empty local free list.
-// Hardened mode shuffles them (in windows of 8) so consecutive allocations are not adjacent in a predictable order.
+// Hardened, the rare cases of TakeFreshBlock: opening a window of fresh blocks (the up to kFreshWindowBlocks
+// blocks from the bump pointer on, handed out in a random order drawn when it opens) and handing out its last
+// block. Consecutive allocations are then not adjacent in a predictable order, while objects allocated together
+// still share a few cache lines: a whole-page shuffle made a Python workload with PYTHONMALLOC=malloc run 1.30 s
+// instead of 0.77 s unshuffled (its garbage collector walks objects in allocation order), windows of 8 0.97 s.
+// No block is linked, or its page touched, before it is handed out.
 template <AllocatorPolicy P, class Os>
-void Allocator<P, Os>::CarveFreshBlocks(Lab* lab, SpanMeta* span) {
-  const uint32_t block_bytes = span->block_bytes;
-  size_t remaining = (span->bump_end - span->bump) / block_bytes;
-  size_t batch = kPageSize / block_bytes;
-  if (P::kRandomizeFreshBlocks && batch < 16) batch = 16;
-  if (batch == 0) batch = 1;
-  if (batch > remaining) batch = remaining;
-  if (batch > 256) batch = 256;
-  uintptr_t first = span->bump;
-  span->bump += batch * block_bytes;
-  // A span taken from the pool may still carry the poisoning of its previous size class.
-  AsanUnpoison(reinterpret_cast<void*>(first), batch * block_bytes);
-  uint16_t order[256];
-  for (size_t i = 0; i < batch; ++i) order[i] = static_cast<uint16_t>(i);
-  if constexpr (P::kRandomizeFreshBlocks) {
-    // Blocks are shuffled within windows of 8 consecutive blocks (8! orders per window), not across the whole
-    // batch: objects allocated together then stay within a few cache lines. A whole-page shuffle made a
-    // Python workload with PYTHONMALLOC=malloc run 1.30 s instead of 0.77 s unshuffled (its garbage collector
-    // walks objects in allocation order); windows of 8 take 0.97 s, of 4 0.85 s.
-    // One xorshift draw per window; each of its 7 swaps takes 8 bits of it (Lemire's multiply-shift, so an
-    // index is off uniform by at most 1/256: immaterial here, and half the cost of a draw per swap).
+void* Allocator<P, Os>::TakeShuffledFreshBlock(Lab* lab, SpanMeta* span, size_t class_id) {
+  uint32_t window = lab->fresh_window[class_id];
+  if (window == 0) {
+    // Open the next window: a uniform permutation of its slots (Fisher-Yates, 8 bits of one xorshift draw per
+    // swap by Lemire's multiply-shift: off uniform by at most 1/256 per swap).
+    uint32_t size = BlockIndex(span, span->bump_end - span->bump);  // blocks left, by the division magic
+    if (size > kFreshWindowBlocks) size = kFreshWindowBlocks;
+    uint8_t order[kFreshWindowBlocks] = {0, 1, 2, 3, 4, 5, 6, 7};
     uint64_t x = lab->random_state;
-    constexpr size_t kWindow = 8;
-    for (size_t base = 0; base < batch; base += kWindow) {
-      size_t n = batch - base < kWindow ? batch - base : kWindow;
-      uint16_t* w = order + base;
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      uint64_t bits = x;
-      for (size_t i = n; i > 1; --i, bits >>= 8) {
-        size_t j = static_cast<size_t>(((bits & 0xff) * i) >> 8);
-        uint16_t t = w[i - 1];
-        w[i - 1] = w[j];
-        w[j] = t;
-      }
-    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
     lab->random_state = x;
+    for (uint32_t i = size; i > 1; --i, x >>= 8) {
+      const uint32_t j = static_cast<uint32_t>(((x & 0xff) * i) >> 8);
+      const uint8_t t = order[i - 1];
+      order[i - 1] = order[j];
+      order[j] = t;
+    }
+    window = FreshWindow::Open(order, size);
   }
-  void* next = nullptr;
-  for (size_t i = batch; i-- > 0;) {
-    void* block = reinterpret_cast<void*>(first + uintptr_t{order[i]} * block_bytes);
-    codec_.Store(block, next);
-    AsanPoisonFreeBlock(block, block_bytes);
-    next = block;
+  if (FreshWindow::Remaining(window) > 1) {
+    lab->fresh_window[class_id] = window;
+    return TakeFreshBlock(lab, span, class_id);  // the inline case now applies
   }
-  span->free_list = next;
+  // The window's last block: move the bump pointer past the window before closing it (fork safety, lab.h: a
+  // fork() child releasing this LAB as an orphan then at worst leaks blocks, never hands one out twice).
+  const uintptr_t address = span->bump + uintptr_t{FreshWindow::NextSlot(window)} * span->block_bytes;
+  span->bump += uintptr_t{FreshWindow::Size(window)} * span->block_bytes;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  lab->fresh_window[class_id] = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  return MarkFreshBlockAllocated(span, address);
 }
 
 // The owner gives up a span with no free block at all: it floats until frees make it reusable or empty.
@@ -239,8 +227,21 @@ bool Allocator<P, Os>::TryReleaseFullSpan(SpanMeta* span) {
 // Hands a hot span with possibly free blocks back (thread exit): its local list joins the remote list and the
 // state follows from the utilization.
 template <AllocatorPolicy P, class Os>
-void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span) {
+void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window) {
   const uintptr_t start = SpanStart(span);
+  if (fresh_window != 0) {
+    // Hardened: the blocks of the open window of fresh blocks that were not handed out join the local list, and
+    // the bump pointer moves past the window.
+    const uint32_t taken = FreshWindow::TakenMask(fresh_window);
+    for (uint32_t slot = 0; slot < FreshWindow::Size(fresh_window); ++slot) {
+      if ((taken >> slot) & 1) continue;
+      void* block = reinterpret_cast<void*>(span->bump + uintptr_t{slot} * span->block_bytes);
+      codec_.Store(block, span->free_list);
+      AsanPoisonFreeBlock(block, span->block_bytes);
+      span->free_list = block;
+    }
+    span->bump += uintptr_t{FreshWindow::Size(fresh_window)} * span->block_bytes;
+  }
   void* local_head = span->free_list;
   void* local_tail = nullptr;
   uint32_t local_count = 0;
@@ -303,12 +304,14 @@ void Allocator<P, Os>::ReleaseLab(Lab* lab) {
     const uint64_t allocated = lab->allocated_blocks[c];
     const uint64_t freed = lab->freed_blocks[c];
     SpanMeta* span = lab->hot[c];
+    const uint32_t fresh_window = lab->fresh_window[c];
     lab->allocated_blocks[c] = lab->freed_blocks[c] = 0;
     lab->hot[c] = &kEmptySpan;
+    lab->fresh_window[c] = 0;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     retired_allocated_[c].fetch_add(allocated, std::memory_order_relaxed);
     retired_freed_[c].fetch_add(freed, std::memory_order_relaxed);
-    if (span != &kEmptySpan) ReleaseHotSpan(span);
+    if (span != &kEmptySpan) ReleaseHotSpan(span, fresh_window);
   }
   registry_.Release(lab);
 }
@@ -837,6 +840,11 @@ void Allocator<P, Os>::CollectStats(Stats* stats) {
         ++cls.spans_hot;
         // The owner's local list is private; count never-used blocks only (a snapshot, not exact).
         free_blocks += (span->bump_end - span->bump) / block_bytes;
+        if (Lab* owner = span->owner.load(std::memory_order_relaxed)) {
+          const uint32_t taken = static_cast<uint32_t>(
+              __builtin_popcount(FreshWindow::TakenMask(owner->fresh_window[span->class_id % kNumClasses])));
+          free_blocks = free_blocks > taken ? free_blocks - taken : 0;
+        }
         break;
       case SpanState::kFloating:
         ++cls.spans_floating;

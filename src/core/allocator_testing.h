@@ -82,13 +82,31 @@ bool Allocator<P, Os>::IsValidForTesting() {
     if constexpr (P::kSpanChecksum) {
       if (span->checksum != SpanChecksum(span, start)) return Fail("checksum", i);
     }
+    // Hardened: the open window of fresh blocks of a hot span (blocks from `bump` on that were handed out and
+    // may be free again); `fresh_limit` is where never-used blocks start.
+    uint32_t fresh_taken = 0;
+    uintptr_t fresh_limit = span->bump;
+    if (word.state() == SpanState::kHot && span->owner.load() != nullptr) {
+      const uint32_t window = span->owner.load()->fresh_window[span->class_id];
+      if (window != 0) {
+        if (!P::kRandomizeFreshBlocks) return Fail("fresh window in the fast mode", i);
+        uint32_t left = BlockIndex(span, span->bump_end - span->bump);
+        if (FreshWindow::Size(window) != (left < kFreshWindowBlocks ? left : kFreshWindowBlocks) ||
+            FreshWindow::Remaining(window) == 0 || FreshWindow::Remaining(window) > FreshWindow::Size(window)) {
+          return Fail("fresh window does not fit the span", i);
+        }
+        fresh_taken = FreshWindow::TakenMask(window);
+        fresh_limit = span->bump + uintptr_t{FreshWindow::Size(window)} * span->block_bytes;
+      }
+    }
     // Walk a list, checking links; returns the length or UINT32_MAX on a bad link.
     auto walk = [&](void* head) -> uint32_t {
       uint32_t n = 0;
       for (void* block = head; block != nullptr; block = codec_.Load(block)) {
         uintptr_t a = reinterpret_cast<uintptr_t>(block);
         if (!IsValidLink(a, start, span->block_bytes, span->num_blocks, span->div_magic)) return UINT32_MAX;
-        if (a >= span->bump) return UINT32_MAX;  // a never-used block cannot be on a list
+        if (a >= fresh_limit) return UINT32_MAX;  // a never-used block cannot be on a list
+        if (a >= span->bump && !((fresh_taken >> BlockIndex(span, a - span->bump)) & 1)) return UINT32_MAX;
         if constexpr (P::kDetectDoubleFree) {
           // A listed block is free: its toggle bits agree.
           if (IsLiveBlock(span, BlockIndex(span, a - start))) return UINT32_MAX;
@@ -103,7 +121,8 @@ bool Allocator<P, Os>::IsValidForTesting() {
     // the blocks its remote word knows about, the allocation bits follow every free.
     const uint32_t batched = BatchedBlocksForTesting(span);
     uint32_t free_blocks = remote;
-    uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
+    uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes) -
+                        static_cast<uint32_t>(__builtin_popcount(fresh_taken));
     if (word.state() == SpanState::kHot) {
       Lab* owner = span->owner.load();
       if (owner == nullptr || !owner->in_use.load(std::memory_order_relaxed) || owner->hot[span->class_id] != span) {
@@ -159,6 +178,8 @@ size_t Allocator<P, Os>::LiveBytesForTesting() {
     size_t free_blocks =
         word.count() + (span->bump_end - span->bump) / span->block_bytes + BatchedBlocksForTesting(span);
     if (word.state() == SpanState::kHot) {
+      free_blocks -= static_cast<size_t>(
+          __builtin_popcount(FreshWindow::TakenMask(span->owner.load()->fresh_window[span->class_id])));
       for (void* block = span->free_list; block != nullptr; block = codec_.Load(block)) ++free_blocks;
     }
     live += (span->num_blocks - free_blocks) * span->block_bytes;

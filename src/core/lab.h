@@ -25,6 +25,37 @@ struct RemoteBatch {
 // At most this many blocks wait in a LAB's remote batch.
 inline constexpr uint32_t kRemoteBatchBlocks = 64;
 
+// Hardened: fresh blocks are handed out in random order within windows of this many consecutive blocks.
+inline constexpr uint32_t kFreshWindowBlocks = 8;
+
+// Hardened: the order in which the blocks of a hot span's current window of fresh blocks (the up to
+// kFreshWindowBlocks blocks from its bump pointer on) are handed out, packed in one word: bits [0,24) the slots
+// still to hand out, 3 bits each, next first; [24,28) how many are left; [28,32) the window's size. 0: no window
+// is open.
+class FreshWindow {
+ public:
+  // A window of `size` (1..8) blocks handed out in `order` (a permutation of 0..size-1).
+  static constexpr uint32_t Open(const uint8_t* order, uint32_t size) {
+    uint32_t word = size << 28 | size << 24;
+    for (uint32_t k = 0; k < size; ++k) word |= uint32_t{order[k]} << (3 * k);
+    return word;
+  }
+  static constexpr uint32_t NextSlot(uint32_t word) { return word & 7; }
+  static constexpr uint32_t Remaining(uint32_t word) { return (word >> 24) & 15; }
+  static constexpr uint32_t Size(uint32_t word) { return word >> 28; }
+  // The window after its next slot is handed out, when that is not its last one.
+  static constexpr uint32_t AfterTakingOneOfSeveral(uint32_t word) {
+    return (word & 0xf0000000u) | ((word - (1u << 24)) & 0x0f000000u) | ((word & 0xffffffu) >> 3);
+  }
+  // Bit k set: slot k has been handed out.
+  static constexpr uint32_t TakenMask(uint32_t word) {
+    if (word == 0) return 0;
+    uint32_t untaken = 0;
+    for (uint32_t k = 0; k < Remaining(word); ++k) untaken |= 1u << ((word >> (3 * k)) & 7);
+    return ((1u << Size(word)) - 1) & ~untaken;
+  }
+};
+
 struct Lab {
   constexpr Lab() {
     for (SpanMeta*& span : hot) span = &kEmptySpan;
@@ -40,6 +71,8 @@ struct Lab {
   const void* allocator = nullptr;  // the Allocator instance this LAB belongs to
   Lab* next_free = nullptr;         // registry free list
   uint64_t random_state = 0;        // per-LAB generator for randomized block order (hardened)
+  // Hardened: per class, the hot span's open window of fresh blocks (a FreshWindow word; 0: none).
+  uint32_t fresh_window[kNumClasses] = {};
   uint32_t index = 0;               // position in the registry; also picks the span-pool partition
   std::atomic<bool> in_use{false};  // set and cleared by the registry; read racily as a hint (span revival)
 };

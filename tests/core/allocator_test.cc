@@ -2,9 +2,11 @@
 // life cycle and the reuse threshold, remote frees, thread exit, memory return, invariants.
 #include "src/core/allocator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -408,6 +410,65 @@ TYPED_TEST(AllocatorTest, RemoteFreesFromManyThreadsKeepTheHeapConsistent) {
     });
   }
   for (auto& th : threads) th.join();
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+// Fresh blocks: the fast mode hands them out in address order; the hardened mode in a random order within each
+// window of kFreshWindowBlocks consecutive blocks (every window a permutation of its blocks, windows in order).
+TYPED_TEST(AllocatorTest, FreshBlocksComeInAddressOrderOrShuffledWithinWindows) {
+  TestAllocator<TypeParam> allocator;
+  constexpr size_t kSize = 48;
+  constexpr size_t kBlocks = 64 * kFreshWindowBlocks;
+  std::vector<uintptr_t> addresses;
+  for (size_t i = 0; i < kBlocks; ++i) addresses.push_back(reinterpret_cast<uintptr_t>(allocator->Alloc(kSize)));
+  const uintptr_t first = *std::min_element(addresses.begin(), addresses.end());
+  size_t windows_in_order = 0;
+  for (size_t w = 0; w < kBlocks / kFreshWindowBlocks; ++w) {
+    std::vector<size_t> slots;
+    for (size_t k = 0; k < kFreshWindowBlocks; ++k) {
+      slots.push_back((addresses[w * kFreshWindowBlocks + k] - first) / kSize);
+    }
+    windows_in_order += std::is_sorted(slots.begin(), slots.end());
+    std::sort(slots.begin(), slots.end());
+    for (size_t k = 0; k < kFreshWindowBlocks; ++k) ASSERT_EQ(slots[k], w * kFreshWindowBlocks + k) << "window " << w;
+  }
+  if constexpr (TypeParam::kRandomizeFreshBlocks) {
+    EXPECT_LT(windows_in_order, 3u) << "a window comes out sorted with probability 1/8!";
+  } else {
+    EXPECT_EQ(windows_in_order, kBlocks / kFreshWindowBlocks);
+  }
+  for (uintptr_t a : addresses) allocator->Free(reinterpret_cast<void*>(a));
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+// A thread that exits in the middle of a window of fresh blocks (hardened) hands the rest of the window on: the
+// span's blocks are all accounted for and all of them can be allocated again.
+TYPED_TEST(AllocatorTest, ThreadExitInTheMiddleOfAFreshWindowLosesNoBlock) {
+  TestAllocator<TypeParam> allocator;
+  constexpr size_t kSize = 96;
+  void* kept = nullptr;
+  std::thread([&] {
+    kept = allocator->Alloc(kSize);
+    allocator->Free(allocator->Alloc(kSize));
+    EXPECT_TRUE(allocator->IsValidForTesting());
+  }).join();
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), allocator->UsableSize(kept));
+  SpanMeta* span = allocator->SpanOfForTesting(kept);
+  std::set<void*> seen;
+  std::thread([&] {
+    for (uint32_t i = 0; i + 1 < span->num_blocks; ++i) {
+      void* p = allocator->Alloc(kSize);
+      EXPECT_EQ(allocator->SpanOfForTesting(p), span) << "the span is revived and filled first";
+      EXPECT_TRUE(seen.insert(p).second) << "handed out twice";
+    }
+    EXPECT_TRUE(allocator->IsValidForTesting());
+    for (void* p : seen) allocator->Free(p);
+  }).join();
+  EXPECT_EQ(seen.count(kept), 0u);
+  allocator->Free(kept);
   EXPECT_TRUE(allocator->IsValidForTesting());
   EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
 }

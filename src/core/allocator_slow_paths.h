@@ -236,6 +236,7 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window) {
     for (uint32_t slot = 0; slot < FreshWindow::Size(fresh_window); ++slot) {
       if ((taken >> slot) & 1) continue;
       void* block = reinterpret_cast<void*>(span->bump + uintptr_t{slot} * span->block_bytes);
+      AsanUnpoison(block, span->block_bytes);  // may still carry the poisoning of the span's previous class
       codec_.Store(block, span->free_list);
       AsanPoisonFreeBlock(block, span->block_bytes);
       span->free_list = block;

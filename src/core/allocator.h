@@ -273,8 +273,8 @@ class Allocator {
     return reinterpret_cast<void*>(address);
   }
 
-  // Hardened free of a pointer inside the arena: validates, clears the allocation bit, then frees locally
-  // or remotely.
+  // Hardened free of a pointer inside the arena: validates it, checks that the block is live and flips one of
+  // its toggle bits (the owner's for a local free, the remote one otherwise), then frees locally or remotely.
   SC_ALWAYS_INLINE void FreeSmallChecked(SpanMeta* span, void* pointer) {
     uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
     uintptr_t start = address & ~(kVirtualSpanBytes - 1);

@@ -115,7 +115,7 @@ class Allocator {
   }
 
   // free_sized / sized delete: hardened mode checks the size against the block.
-  void FreeSized(void* pointer, size_t size) {
+  SC_ALWAYS_INLINE void FreeSized(void* pointer, size_t size) {
     if constexpr (P::kCheckSizedFree) {
       // The common case inline: a small block whose class is the size's class.
       uintptr_t address = reinterpret_cast<uintptr_t>(pointer);

@@ -353,6 +353,20 @@ class Allocator {
   SC_ALWAYS_INLINE uint32_t BlockIndex(const SpanMeta* span, uintptr_t offset) const {
     return static_cast<uint32_t>((offset * span->div_magic) >> kDivisionShift);
   }
+  // The size of the next window of fresh blocks of `span` (hardened): the never-used blocks left, at most
+  // kFreshWindowBlocks.
+  uint32_t NextFreshWindowSize(const SpanMeta* span) const {
+    const uint32_t left = BlockIndex(span, span->bump_end - span->bump);
+    return left < kFreshWindowBlocks ? left : kFreshWindowBlocks;
+  }
+  // Never-used blocks of the hot span `span` that are still free: those from the bump pointer on, less the
+  // ones of the owner's open window of fresh blocks (hardened) already handed out. Statistics read it racily.
+  uint32_t UnusedFreshBlocks(const SpanMeta* span) const {
+    const uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
+    const Lab* owner = span->owner.load(std::memory_order_relaxed);
+    const uint32_t taken = owner == nullptr ? 0 : FreshWindow::Taken(owner->fresh_window[span->class_id % kNumClasses]);
+    return unbumped > taken ? unbumped - taken : 0;
+  }
   // The owner's toggle word of the block's group of 64; the remote toggle word is the next one.
   SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(const SpanMeta* span, uint32_t block_index) const {
     return arena_.OwnerToggleWord(arena_.IndexOf(span), block_index >> 6);

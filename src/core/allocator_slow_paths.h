@@ -175,8 +175,7 @@ void* Allocator<P, Os>::TakeShuffledFreshBlock(Lab* lab, SpanMeta* span, size_t 
   if (window == 0) {
     // Open the next window: a uniform permutation of its slots (Fisher-Yates, 8 bits of one xorshift draw per
     // swap by Lemire's multiply-shift: off uniform by at most 1/256 per swap).
-    uint32_t size = BlockIndex(span, span->bump_end - span->bump);  // blocks left, by the division magic
-    if (size > kFreshWindowBlocks) size = kFreshWindowBlocks;
+    const uint32_t size = NextFreshWindowSize(span);
     uint8_t order[kFreshWindowBlocks] = {0, 1, 2, 3, 4, 5, 6, 7};
     uint64_t x = lab->random_state;
     x ^= x << 13;
@@ -840,12 +839,7 @@ void Allocator<P, Os>::CollectStats(Stats* stats) {
       case SpanState::kHot:
         ++cls.spans_hot;
         // The owner's local list is private; count never-used blocks only (a snapshot, not exact).
-        free_blocks += (span->bump_end - span->bump) / block_bytes;
-        if (Lab* owner = span->owner.load(std::memory_order_relaxed)) {
-          const uint32_t taken = static_cast<uint32_t>(
-              __builtin_popcount(FreshWindow::TakenMask(owner->fresh_window[span->class_id % kNumClasses])));
-          free_blocks = free_blocks > taken ? free_blocks - taken : 0;
-        }
+        free_blocks += UnusedFreshBlocks(span);
         break;
       case SpanState::kFloating:
         ++cls.spans_floating;

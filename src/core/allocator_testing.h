@@ -90,9 +90,8 @@ bool Allocator<P, Os>::IsValidForTesting() {
       const uint32_t window = span->owner.load()->fresh_window[span->class_id];
       if (window != 0) {
         if (!P::kRandomizeFreshBlocks) return Fail("fresh window in the fast mode", i);
-        uint32_t left = BlockIndex(span, span->bump_end - span->bump);
-        if (FreshWindow::Size(window) != (left < kFreshWindowBlocks ? left : kFreshWindowBlocks) ||
-            FreshWindow::Remaining(window) == 0 || FreshWindow::Remaining(window) > FreshWindow::Size(window)) {
+        if (FreshWindow::Size(window) != NextFreshWindowSize(span) || FreshWindow::Remaining(window) == 0 ||
+            FreshWindow::Remaining(window) > FreshWindow::Size(window)) {
           return Fail("fresh window does not fit the span", i);
         }
         fresh_taken = FreshWindow::TakenMask(window);
@@ -121,8 +120,7 @@ bool Allocator<P, Os>::IsValidForTesting() {
     // the blocks its remote word knows about, the allocation bits follow every free.
     const uint32_t batched = BatchedBlocksForTesting(span);
     uint32_t free_blocks = remote;
-    uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes) -
-                        static_cast<uint32_t>(__builtin_popcount(fresh_taken));
+    const uint32_t unbumped = UnusedFreshBlocks(span);
     if (word.state() == SpanState::kHot) {
       Lab* owner = span->owner.load();
       if (owner == nullptr || !owner->in_use.load(std::memory_order_relaxed) || owner->hot[span->class_id] != span) {
@@ -175,11 +173,8 @@ size_t Allocator<P, Os>::LiveBytesForTesting() {
     SpanMeta* span = arena_.Meta(i);
     RemoteWord word(span->remote.load());
     if (word.state() == SpanState::kFree) continue;
-    size_t free_blocks =
-        word.count() + (span->bump_end - span->bump) / span->block_bytes + BatchedBlocksForTesting(span);
+    size_t free_blocks = word.count() + UnusedFreshBlocks(span) + BatchedBlocksForTesting(span);
     if (word.state() == SpanState::kHot) {
-      free_blocks -= static_cast<size_t>(
-          __builtin_popcount(FreshWindow::TakenMask(span->owner.load()->fresh_window[span->class_id])));
       for (void* block = span->free_list; block != nullptr; block = codec_.Load(block)) ++free_blocks;
     }
     live += (span->num_blocks - free_blocks) * span->block_bytes;

@@ -47,6 +47,8 @@ class FreshWindow {
   static constexpr uint32_t AfterTakingOneOfSeveral(uint32_t word) {
     return (word & 0xf0000000u) | ((word - (1u << 24)) & 0x0f000000u) | ((word & 0xffffffu) >> 3);
   }
+  // How many of its blocks have been handed out (0 when no window is open).
+  static constexpr uint32_t Taken(uint32_t word) { return Size(word) - Remaining(word); }
   // Bit k set: slot k has been handed out.
   static constexpr uint32_t TakenMask(uint32_t word) {
     if (word == 0) return 0;

@@ -25,6 +25,9 @@ inline constexpr size_t kNumClasses = kNumFineClasses + kClassesPerDoubling * (2
 inline constexpr size_t kMaxBlocksPerSpan = 4096;
 inline constexpr size_t kTargetRealSpanBytes = 64 * 1024;
 inline constexpr size_t kMinBlocksPerSpan = 16;
+// A real span ends at least this far before its virtual span does: the hardened mode's PROT_NONE guard after
+// the last block (a class whose blocks would fill the 2 MiB exactly gets one block fewer).
+inline constexpr size_t kMinGuardBytes = kPageSize;
 inline constexpr unsigned kDivisionShift = 42;
 
 constexpr size_t ClassToSizeUncached(size_t cls) {
@@ -53,7 +56,7 @@ constexpr SizeClassInfo MakeSizeClassInfo(size_t cls) {
   size_t block = ClassToSizeUncached(cls);
   size_t n = kTargetRealSpanBytes / block;
   if (n < kMinBlocksPerSpan) n = kMinBlocksPerSpan;
-  if (n * block > kVirtualSpanBytes) n = kVirtualSpanBytes / block;
+  if (n * block > kVirtualSpanBytes - kMinGuardBytes) n = (kVirtualSpanBytes - kMinGuardBytes) / block;
   if (n > kMaxBlocksPerSpan) n = kMaxBlocksPerSpan;
   size_t real = AlignUp(n * block, kPageSize);
   uint64_t magic = ((uint64_t{1} << kDivisionShift) + block - 1) / block;

@@ -206,24 +206,29 @@ TEST_F(HardeningDeathTest, CorruptedSpanMetadataIsReported) {
 }
 
 TEST_F(HardeningDeathTest, LinearOverflowOutOfASpanFaultsInsideTheVirtualSpan) {
-  Hardened allocator;
-  // Fill a span of 2048-byte blocks and overflow from its last block byte by byte.
-  void* first = allocator->Alloc(2048);
-  SpanMeta* span = allocator->SpanOfForTesting(first);
-  char* last = nullptr;
-  for (uint32_t i = 1; i < span->num_blocks; ++i) {
-    auto* p = static_cast<char*>(allocator->Alloc(2048));
-    if (last == nullptr || p > last) last = p;
+  // Fill a span and overflow from its last block byte by byte. 128 KiB and 1 MiB blocks would fill the 2 MiB
+  // virtual span exactly without the page the size-class table keeps free for the guard.
+  for (size_t block_bytes : {size_t{2048}, size_t{128} << 10, size_t{1} << 20}) {
+    SCOPED_TRACE(block_bytes);
+    Hardened allocator;
+    void* first = allocator->Alloc(block_bytes);
+    SpanMeta* span = allocator->SpanOfForTesting(first);
+    char* last = static_cast<char*>(first);
+    for (uint32_t i = 1; i < span->num_blocks; ++i) {
+      auto* p = static_cast<char*>(allocator->Alloc(block_bytes));
+      ASSERT_EQ(allocator->SpanOfForTesting(p), span);
+      if (p > last) last = p;
+    }
+    const uintptr_t span_end = (reinterpret_cast<uintptr_t>(first) & ~(kVirtualSpanBytes - 1)) + kVirtualSpanBytes;
+    EXPECT_EXIT(
+        {
+          for (char* c = last;; ++c) {
+            if (reinterpret_cast<uintptr_t>(c) >= span_end) _exit(0);  // left the virtual span: no guard
+            *reinterpret_cast<volatile char*>(c) = 1;
+          }
+        },
+        DiedFromFault, "");
   }
-  uintptr_t span_end = (reinterpret_cast<uintptr_t>(first) & ~(kVirtualSpanBytes - 1)) + kVirtualSpanBytes;
-  EXPECT_EXIT(
-      {
-        for (char* c = last;; ++c) {
-          if (reinterpret_cast<uintptr_t>(c) >= span_end) _exit(0);  // left the virtual span: no guard
-          *reinterpret_cast<volatile char*>(c) = 1;
-        }
-      },
-      DiedFromFault, "");
 }
 
 TEST_F(HardeningDeathTest, LargeObjectsHaveGuardPagesOnBothSides) {

@@ -23,6 +23,11 @@ inline constexpr size_t kBitmapWordsPerSpan = kMaxBlocksPerSpan / 64;
 // operations). A block is live iff its two bits differ. See Allocator's double-free checks.
 inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
+// Guarded arenas (hardened mode): a PROT_NONE virtual span in front of the first span, and a PROT_NONE page on
+// each side of every metadata array. The kernel places mappings next to each other, so without them an
+// underflow out of the first span ran into the metadata arrays mapped just below the arena.
+inline constexpr size_t kArenaLeadGuardBytes = kVirtualSpanBytes;
+inline constexpr size_t kMetadataGuardBytes = kPageSize;
 
 template <class Os>
 class Arena {
@@ -46,9 +51,10 @@ class Arena {
 
   void Release() {
     if (base_ == 0) return;
-    Os::Release(reinterpret_cast<void*>(base_), size_bytes_);
-    Os::Release(metas_, MetaBytes(num_spans_));
-    if (bitmaps_ != nullptr) Os::Release(bitmaps_, BitmapBytes(num_spans_));
+    const size_t lead = guarded_ ? kArenaLeadGuardBytes : 0;
+    Os::Release(reinterpret_cast<void*>(base_ - lead), size_bytes_ + lead);
+    ReleaseMetadata(metas_, MetaBytes(num_spans_), guarded_);
+    if (bitmaps_ != nullptr) ReleaseMetadata(bitmaps_, BitmapBytes(num_spans_), guarded_);
     base_ = 0;
     size_bytes_ = 0;
     metas_ = nullptr;
@@ -96,19 +102,40 @@ class Arena {
     return AlignUp(spans * kBitmapWordsPerSpanRecord * sizeof(uint64_t), kPageSize);
   }
 
+  // A read-write metadata array of `bytes`; `guarded`: between two PROT_NONE pages.
+  static void* ReserveMetadata(size_t bytes, bool guarded) {
+    if (!guarded) return Os::Reserve(bytes, kPageSize, /*accessible=*/true);
+    auto* raw = static_cast<char*>(Os::Reserve(bytes + 2 * kMetadataGuardBytes, kPageSize, /*accessible=*/true));
+    if (raw == nullptr) return nullptr;
+    if (!Os::Protect(raw, kMetadataGuardBytes) ||
+        !Os::Protect(raw + kMetadataGuardBytes + bytes, kMetadataGuardBytes)) {
+      Os::Release(raw, bytes + 2 * kMetadataGuardBytes);
+      return nullptr;
+    }
+    return raw + kMetadataGuardBytes;
+  }
+  static void ReleaseMetadata(void* array, size_t bytes, bool guarded) {
+    if (!guarded) return Os::Release(array, bytes);
+    Os::Release(static_cast<char*>(array) - kMetadataGuardBytes, bytes + 2 * kMetadataGuardBytes);
+  }
+
   bool TryReserve(size_t bytes, bool accessible, bool with_bitmaps) {
+    // An inaccessible (guarded) arena reserves a leading virtual span that is never handed out.
+    const bool guarded = !accessible;
+    const size_t lead = guarded ? kArenaLeadGuardBytes : 0;
     size_t spans = bytes >> kVirtualSpanShift;
-    void* base = Os::Reserve(bytes, kVirtualSpanBytes, accessible);
-    if (base == nullptr) return false;
-    void* metas = Os::Reserve(MetaBytes(spans), kPageSize, /*accessible=*/true);
-    void* bitmaps = with_bitmaps ? Os::Reserve(BitmapBytes(spans), kPageSize, true) : nullptr;
+    void* raw = Os::Reserve(bytes + lead, kVirtualSpanBytes, accessible);
+    if (raw == nullptr) return false;
+    void* metas = ReserveMetadata(MetaBytes(spans), guarded);
+    void* bitmaps = with_bitmaps ? ReserveMetadata(BitmapBytes(spans), guarded) : nullptr;
     if (metas == nullptr || (with_bitmaps && bitmaps == nullptr)) {
-      Os::Release(base, bytes);
-      if (metas != nullptr) Os::Release(metas, MetaBytes(spans));
-      if (bitmaps != nullptr) Os::Release(bitmaps, BitmapBytes(spans));
+      Os::Release(raw, bytes + lead);
+      if (metas != nullptr) ReleaseMetadata(metas, MetaBytes(spans), guarded);
+      if (bitmaps != nullptr) ReleaseMetadata(bitmaps, BitmapBytes(spans), guarded);
       return false;
     }
-    base_ = reinterpret_cast<uintptr_t>(base);
+    guarded_ = guarded;
+    base_ = reinterpret_cast<uintptr_t>(raw) + lead;
     size_bytes_ = bytes;
     num_spans_ = static_cast<uint32_t>(spans);
     // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
@@ -124,6 +151,7 @@ class Arena {
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;
   uint32_t num_spans_ = 0;
+  bool guarded_ = false;
   std::atomic<uint32_t> next_fresh_{0};
 };
 

@@ -231,6 +231,30 @@ TEST_F(HardeningDeathTest, LinearOverflowOutOfASpanFaultsInsideTheVirtualSpan) {
   }
 }
 
+TEST_F(HardeningDeathTest, UnderflowOutOfTheFirstSpanAndOverflowsOfMetadataFault) {
+  Hardened allocator;
+  void* p = allocator->Alloc(64);
+  ASSERT_NE(p, nullptr);
+  const Arena<SystemOs>& arena = allocator->ArenaForTesting();
+  // Below the first span: a virtual span that is never handed out (the metadata arrays used to be mapped
+  // right there).
+  auto* first_span = reinterpret_cast<volatile char*>(arena.SpanStart(0));
+  EXPECT_EXIT(first_span[-1] = 1, DiedFromFault, "");
+  EXPECT_EXIT(first_span[-static_cast<ptrdiff_t>(kVirtualSpanBytes)] = 1, DiedFromFault, "");
+  // The span metadata and the toggle bitmaps sit between PROT_NONE pages.
+  auto* metas = reinterpret_cast<volatile char*>(arena.Meta(0));
+  const uintptr_t metas_end = AlignUp(reinterpret_cast<uintptr_t>(arena.Meta(arena.num_spans() - 1) + 1), kPageSize);
+  EXPECT_EXIT(metas[-1] = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(metas_end) = 1, DiedFromFault, "");
+  auto* bitmaps = reinterpret_cast<volatile char*>(arena.OwnerToggleWord(0, 0));
+  const uintptr_t bitmaps_end =
+      AlignUp(reinterpret_cast<uintptr_t>(arena.OwnerToggleWord(arena.num_spans() - 1, 0) + kBitmapWordsPerSpanRecord),
+              kPageSize);
+  EXPECT_EXIT(bitmaps[-1] = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(bitmaps_end) = 1, DiedFromFault, "");
+  allocator->Free(p);
+}
+
 TEST_F(HardeningDeathTest, LargeObjectsHaveGuardPagesOnBothSides) {
   Hardened allocator;
   auto* p = static_cast<char*>(allocator->Alloc(size_t{2} << 20));

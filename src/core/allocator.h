@@ -63,9 +63,24 @@ class Allocator {
   // --- malloc-level operations -------------------------------------------------------------------------
 
   SC_ALWAYS_INLINE void* Alloc(size_t size) {
+    return AllocOr(size, [this](size_t request) { return AllocSlow(request, kMinAlignment); });
+  }
+
+  // Alloc's fast path; everything else is `on_miss(size)`, tail-called. operator new passes a function that also
+  // runs the new_handler loop, so its fast path keeps nothing in a register across a call.
+  template <class OnMiss>
+  SC_ALWAYS_INLINE void* AllocOr(size_t size, OnMiss on_miss) {
     const ThreadBinding& binding = tls_binding_;
-    if (SC_LIKELY(size <= kMaxSmallSize && binding.token == token_)) {
-      const size_t class_id = SizeToClass(size);
+    if (SC_LIKELY(binding.token == token_)) {
+      size_t class_id;
+      // One comparison for the common sizes: up to kSmallLookupMax the class is a table load.
+      if (SC_LIKELY(size <= kSmallLookupMax)) {
+        class_id = kSmallSizeToClass[(size + 15) >> 4];
+      } else if (size <= kMaxSmallSize) {
+        class_id = SizeToClassUncached(size);
+      } else {
+        return on_miss(size);
+      }
       SpanMeta* span = binding.lab->hot[class_id];
       void* block = span->free_list;
       if (SC_LIKELY(block != nullptr)) {
@@ -80,7 +95,7 @@ class Allocator {
         return TakeFreshBlock(binding.lab, span, class_id);
       }
     }
-    return AllocSlow(size, kMinAlignment);
+    return on_miss(size);
   }
 
   void* AllocZeroed(size_t count, size_t size) {

@@ -90,7 +90,7 @@ class Allocator {
       // Fresh blocks by bumping, without linking them first: a block's page is touched only when the block is
       // handed out, and a class of 4 KiB blocks does not take the slow path for every block. (The constant
       // empty span has bump == bump_end == 0.)
-      if (span->bump < span->bump_end) {
+      if (HasFreshBlocks(binding.lab, span, class_id)) {
         ++binding.lab->allocated_blocks[class_id];
         return TakeFreshBlock(binding.lab, span, class_id);
       }
@@ -254,15 +254,24 @@ class Allocator {
     span->free_list = block;
   }
 
-  // A never-used block of the hot span `span` (its bump pointer is below bump_end). Fast: the next one.
-  // Hardened: a random one of the current window (TakeShuffledFreshBlock), marked allocated.
+  // The hot span `span` of `lab` has never-used blocks left: from its bump pointer on, or (hardened) in the open
+  // window of fresh blocks.
+  SC_ALWAYS_INLINE bool HasFreshBlocks(const Lab* lab, const SpanMeta* span, size_t class_id) const {
+    if constexpr (P::kRandomizeFreshBlocks) {
+      if (lab->fresh_window[class_id] != 0) return true;
+    }
+    return span->bump < span->bump_end;
+  }
+
+  // A never-used block of the hot span `span` (HasFreshBlocks). Fast: the next one. Hardened: the next one of
+  // the open window (OpenFreshWindow opens one when none is left), marked allocated.
   SC_ALWAYS_INLINE void* TakeFreshBlock(Lab* lab, SpanMeta* span, size_t class_id) {
     if constexpr (P::kRandomizeFreshBlocks) {
       const uint32_t window = lab->fresh_window[class_id];
-      if (SC_UNLIKELY(FreshWindow::Remaining(window) <= 1)) return TakeShuffledFreshBlock(lab, span, class_id);
+      if (SC_UNLIKELY(window == 0)) return OpenFreshWindow(lab, span, class_id);
       // The window stops listing the block before it is marked allocated or returned (fork safety, lab.h).
-      const uintptr_t address = span->bump + uintptr_t{FreshWindow::NextSlot(window)} * span->block_bytes;
-      lab->fresh_window[class_id] = FreshWindow::AfterTakingOneOfSeveral(window);
+      const uintptr_t address = span->bump - uintptr_t{FreshWindow::NextDistance(window)} * span->block_bytes;
+      lab->fresh_window[class_id] = FreshWindow::AfterTakingOne(window);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       return MarkFreshBlockAllocated(span, address);
     } else {
@@ -374,13 +383,13 @@ class Allocator {
     const uint32_t left = BlockIndex(span, span->bump_end - span->bump);
     return left < kFreshWindowBlocks ? left : kFreshWindowBlocks;
   }
-  // Never-used blocks of the hot span `span` that are still free: those from the bump pointer on, less the
-  // ones of the owner's open window of fresh blocks (hardened) already handed out. Statistics read it racily.
+  // Never-used blocks of the hot span `span` that are still free: those from the bump pointer on, plus those
+  // the owner's open window of fresh blocks (hardened) still lists. Statistics read it racily.
   uint32_t UnusedFreshBlocks(const SpanMeta* span) const {
     const uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
     const Lab* owner = span->owner.load(std::memory_order_relaxed);
-    const uint32_t taken = owner == nullptr ? 0 : FreshWindow::Taken(owner->fresh_window[span->class_id % kNumClasses]);
-    return unbumped > taken ? unbumped - taken : 0;
+    return unbumped +
+           (owner == nullptr ? 0 : FreshWindow::Remaining(owner->fresh_window[span->class_id % kNumClasses]));
   }
   // The owner's toggle word of the block's group of 64; the remote toggle word is the next one.
   SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(const SpanMeta* span, uint32_t block_index) const {
@@ -414,7 +423,7 @@ class Allocator {
   SpanMeta* AcquireSpan(Lab* lab, size_t class_id);
   SpanMeta* ReviveReusableSpan(Lab* lab, size_t class_id);
   SpanMeta* PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t index);
-  SC_NOINLINE void* TakeShuffledFreshBlock(Lab* lab, SpanMeta* span, size_t class_id);
+  SC_NOINLINE void* OpenFreshWindow(Lab* lab, SpanMeta* span, size_t class_id);
   bool TryReleaseFullSpan(SpanMeta* span);
   void ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window);
   void ReleaseLab(Lab* lab);

@@ -109,7 +109,7 @@ void* Allocator<P, Os>::AllocFromClass(size_t class_id, size_t alignment) {
   SpanMeta* span = lab->hot[class_id];
   ++lab->allocated_blocks[class_id];
   if (void* block = span->free_list) return PopBlock(span, block);
-  if (span->bump < span->bump_end) return TakeFreshBlock(lab, span, class_id);
+  if (HasFreshBlocks(lab, span, class_id)) return TakeFreshBlock(lab, span, class_id);
   if (void* block = RefillAndPop(lab, class_id)) return block;
   --lab->allocated_blocks[class_id];
   // The arena is exhausted (a small reservation under RLIMIT_AS, or a guard the kernel refused): serve the
@@ -136,7 +136,7 @@ void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
         span->free_list = HeadPointer(span, taken.head());
         continue;
       }
-      if (span->bump < span->bump_end) return TakeFreshBlock(lab, span, class_id);
+      if (HasFreshBlocks(lab, span, class_id)) return TakeFreshBlock(lab, span, class_id);
       // Unhook the span before it leaves kHot, so that a fork() child releasing this LAB as an orphan can
       // never release the span a second time (at worst the child leaks it).
       lab->hot[class_id] = &kEmptySpan;
@@ -163,45 +163,26 @@ void* Allocator<P, Os>::PopCorrupted(SpanMeta* span, void* block, void* next) {
   return fresh != nullptr ? fresh : FailNoMemory();
 }
 
-// Hardened, the rare cases of TakeFreshBlock: opening a window of fresh blocks (the up to kFreshWindowBlocks
-// blocks from the bump pointer on, handed out in a random order drawn when it opens) and handing out its last
-// block. Consecutive allocations are then not adjacent in a predictable order, while objects allocated together
-// still share a few cache lines: a whole-page shuffle made a Python workload with PYTHONMALLOC=malloc run 1.30 s
-// instead of 0.77 s unshuffled (its garbage collector walks objects in allocation order), windows of 8 0.97 s.
-// No block is linked, or its page touched, before it is handed out.
+// Hardened: opens the next window of fresh blocks of the hot span `span` (the up to kFreshWindowBlocks blocks from
+// its bump pointer on, handed out in a random order drawn here) and hands out its first block. Consecutive
+// allocations are then not adjacent in a predictable order, while objects allocated together still share a few
+// cache lines: a whole-page shuffle made a Python workload with PYTHONMALLOC=malloc run 1.30 s instead of 0.77 s
+// unshuffled (its garbage collector walks objects in allocation order), windows of 8 0.97 s. No block is linked,
+// or its page touched, before it is handed out.
 template <AllocatorPolicy P, class Os>
-void* Allocator<P, Os>::TakeShuffledFreshBlock(Lab* lab, SpanMeta* span, size_t class_id) {
-  uint32_t window = lab->fresh_window[class_id];
-  if (window == 0) {
-    // Open the next window: a uniform permutation of its slots (Fisher-Yates, 8 bits of one xorshift draw per
-    // swap by Lemire's multiply-shift: off uniform by at most 1/256 per swap).
-    const uint32_t size = NextFreshWindowSize(span);
-    uint8_t order[kFreshWindowBlocks] = {0, 1, 2, 3, 4, 5, 6, 7};
-    uint64_t x = lab->random_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    lab->random_state = x;
-    for (uint32_t i = size; i > 1; --i, x >>= 8) {
-      const uint32_t j = static_cast<uint32_t>(((x & 0xff) * i) >> 8);
-      const uint8_t t = order[i - 1];
-      order[i - 1] = order[j];
-      order[j] = t;
-    }
-    window = FreshWindow::Open(order, size);
-  }
-  if (FreshWindow::Remaining(window) > 1) {
-    lab->fresh_window[class_id] = window;
-    return TakeFreshBlock(lab, span, class_id);  // the inline case now applies
-  }
-  // The window's last block: move the bump pointer past the window before closing it (fork safety, lab.h: a
-  // fork() child releasing this LAB as an orphan then at worst leaks blocks, never hands one out twice).
-  const uintptr_t address = span->bump + uintptr_t{FreshWindow::NextSlot(window)} * span->block_bytes;
-  span->bump += uintptr_t{FreshWindow::Size(window)} * span->block_bytes;
+void* Allocator<P, Os>::OpenFreshWindow(Lab* lab, SpanMeta* span, size_t class_id) {
+  const uint32_t size = NextFreshWindowSize(span);
+  uint64_t x = lab->random_state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  lab->random_state = x;
+  // The bump pointer first, the window second (fork safety, lab.h).
+  span->bump += uintptr_t{size} * span->block_bytes;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  lab->fresh_window[class_id] = 0;
+  lab->fresh_window[class_id] = FreshWindow::Shuffled(size, x);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  return MarkFreshBlockAllocated(span, address);
+  return TakeFreshBlock(lab, span, class_id);  // the window is open now
 }
 
 // The owner gives up a span with no free block at all: it floats until frees make it reusable or empty.
@@ -228,19 +209,15 @@ bool Allocator<P, Os>::TryReleaseFullSpan(SpanMeta* span) {
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window) {
   const uintptr_t start = SpanStart(span);
-  if (fresh_window != 0) {
-    // Hardened: the blocks of the open window of fresh blocks that were not handed out join the local list, and
-    // the bump pointer moves past the window.
-    const uint32_t taken = FreshWindow::TakenMask(fresh_window);
-    for (uint32_t slot = 0; slot < FreshWindow::Size(fresh_window); ++slot) {
-      if ((taken >> slot) & 1) continue;
-      void* block = reinterpret_cast<void*>(span->bump + uintptr_t{slot} * span->block_bytes);
-      AsanUnpoison(block, span->block_bytes);  // may still carry the poisoning of the span's previous class
-      codec_.Store(block, span->free_list);
-      AsanPoisonFreeBlock(block, span->block_bytes);
-      span->free_list = block;
-    }
-    span->bump += uintptr_t{FreshWindow::Size(fresh_window)} * span->block_bytes;
+  // Hardened: the blocks the open window of fresh blocks still lists join the local list (the bump pointer is
+  // already past them).
+  for (uint32_t window = fresh_window; window != 0; window = FreshWindow::AfterTakingOne(window)) {
+    void* block =
+        reinterpret_cast<void*>(span->bump - uintptr_t{FreshWindow::NextDistance(window)} * span->block_bytes);
+    AsanUnpoison(block, span->block_bytes);  // may still carry the poisoning of the span's previous class
+    codec_.Store(block, span->free_list);
+    AsanPoisonFreeBlock(block, span->block_bytes);
+    span->free_list = block;
   }
   void* local_head = span->free_list;
   void* local_tail = nullptr;

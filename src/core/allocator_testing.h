@@ -82,20 +82,19 @@ bool Allocator<P, Os>::IsValidForTesting() {
     if constexpr (P::kSpanChecksum) {
       if (span->checksum != SpanChecksum(span, start)) return Fail("checksum", i);
     }
-    // Hardened: the open window of fresh blocks of a hot span (blocks from `bump` on that were handed out and
-    // may be free again); `fresh_limit` is where never-used blocks start.
-    uint32_t fresh_taken = 0;
-    uintptr_t fresh_limit = span->bump;
+    // Hardened: the blocks a hot span's open window of fresh blocks still lists (bit d - 1: the block d blocks
+    // below the bump pointer), never used and on no list.
+    uint32_t window_listed = 0;
     if (word.state() == SpanState::kHot && span->owner.load() != nullptr) {
       const uint32_t window = span->owner.load()->fresh_window[span->class_id];
-      if (window != 0) {
-        if (!P::kRandomizeFreshBlocks) return Fail("fresh window in the fast mode", i);
-        if (FreshWindow::Size(window) != NextFreshWindowSize(span) || FreshWindow::Remaining(window) == 0 ||
-            FreshWindow::Remaining(window) > FreshWindow::Size(window)) {
+      if (window != 0 && !P::kRandomizeFreshBlocks) return Fail("fresh window in the fast mode", i);
+      for (uint32_t w = window; w != 0; w = FreshWindow::AfterTakingOne(w)) {
+        const uint32_t distance = FreshWindow::NextDistance(w);
+        if (distance > kFreshWindowBlocks || uintptr_t{distance} * span->block_bytes > span->bump - start ||
+            ((window_listed >> (distance - 1)) & 1)) {
           return Fail("fresh window does not fit the span", i);
         }
-        fresh_taken = FreshWindow::TakenMask(window);
-        fresh_limit = span->bump + uintptr_t{FreshWindow::Size(window)} * span->block_bytes;
+        window_listed |= 1u << (distance - 1);
       }
     }
     // Walk a list, checking links; returns the length or UINT32_MAX on a bad link.
@@ -104,8 +103,9 @@ bool Allocator<P, Os>::IsValidForTesting() {
       for (void* block = head; block != nullptr; block = codec_.Load(block)) {
         uintptr_t a = reinterpret_cast<uintptr_t>(block);
         if (!IsValidLink(a, start, span->block_bytes, span->num_blocks, span->div_magic)) return UINT32_MAX;
-        if (a >= fresh_limit) return UINT32_MAX;  // a never-used block cannot be on a list
-        if (a >= span->bump && !((fresh_taken >> BlockIndex(span, a - span->bump)) & 1)) return UINT32_MAX;
+        if (a >= span->bump) return UINT32_MAX;  // a never-used block cannot be on a list
+        const uintptr_t below_bump = (span->bump - a) / span->block_bytes;
+        if (below_bump <= kFreshWindowBlocks && ((window_listed >> (below_bump - 1)) & 1)) return UINT32_MAX;
         if constexpr (P::kDetectDoubleFree) {
           // A listed block is free: its toggle bits agree.
           if (IsLiveBlock(span, BlockIndex(span, a - start))) return UINT32_MAX;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 #include "src/core/size_classes.h"
 #include "src/core/span.h"
@@ -28,33 +29,39 @@ inline constexpr uint32_t kRemoteBatchBlocks = 64;
 // Hardened: fresh blocks are handed out in random order within windows of this many consecutive blocks.
 inline constexpr uint32_t kFreshWindowBlocks = 8;
 
-// Hardened: the order in which the blocks of a hot span's current window of fresh blocks (the up to
-// kFreshWindowBlocks blocks from its bump pointer on) are handed out, packed in one word: bits [0,24) the slots
-// still to hand out, 3 bits each, next first; [24,28) how many are left; [28,32) the window's size. 0: no window
-// is open.
+// Hardened: a hot span's open window of fresh blocks, one word per class in the LAB. Opening a window moves
+// the span's bump pointer past its up to kFreshWindowBlocks blocks; the word lists those still to hand out, next
+// first, 4 bits each, as their distance below the bump pointer in blocks (1..8). No listed distance is 0, so
+// the word is 0 exactly when no block of the window is left (or none was opened). The bump pointer moves before
+// the word lists the blocks, and a block leaves the word before it is marked allocated: a fork() child that
+// releases the LAB as an orphan in between at worst leaks blocks, never hands one out twice.
 class FreshWindow {
  public:
-  // A window of `size` (1..8) blocks handed out in `order` (a permutation of 0..size-1).
-  static constexpr uint32_t Open(const uint8_t* order, uint32_t size) {
-    uint32_t word = size << 28 | size << 24;
-    for (uint32_t k = 0; k < size; ++k) word |= uint32_t{order[k]} << (3 * k);
-    return word;
+  // The window of the `size` (1..8) blocks below the bump pointer in a uniformly random order: Fisher-Yates over
+  // the distances as bytes, 8 bits of `random_bits` per swap by Lemire's multiply-shift (off uniform by at most
+  // 1/256 per swap), then packed to nibbles in three steps.
+  static uint32_t Shuffled(uint32_t size, uint64_t random_bits) {
+    uint8_t distances[kFreshWindowBlocks] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (uint32_t i = size - 1; i > 0; --i, random_bits >>= 8) {
+      const uint32_t j = static_cast<uint32_t>(((random_bits & 0xff) * (i + 1)) >> 8);
+      const uint8_t swapped = distances[i];
+      distances[i] = distances[j];
+      distances[j] = swapped;
+    }
+    uint64_t bytes;  // distances[k] at bits [8k, 8k + 8) (little endian)
+    std::memcpy(&bytes, distances, sizeof(bytes));
+    bytes = (bytes | (bytes >> 4)) & 0x00ff00ff00ff00ffull;
+    bytes = (bytes | (bytes >> 8)) & 0x0000ffff0000ffffull;
+    const uint32_t word = static_cast<uint32_t>(bytes | (bytes >> 16));
+    return size >= kFreshWindowBlocks ? word : word & ((1u << (4 * size)) - 1);
   }
-  static constexpr uint32_t NextSlot(uint32_t word) { return word & 7; }
-  static constexpr uint32_t Remaining(uint32_t word) { return (word >> 24) & 15; }
-  static constexpr uint32_t Size(uint32_t word) { return word >> 28; }
-  // The window after its next slot is handed out, when that is not its last one.
-  static constexpr uint32_t AfterTakingOneOfSeveral(uint32_t word) {
-    return (word & 0xf0000000u) | ((word - (1u << 24)) & 0x0f000000u) | ((word & 0xffffffu) >> 3);
-  }
-  // How many of its blocks have been handed out (0 when no window is open).
-  static constexpr uint32_t Taken(uint32_t word) { return Size(word) - Remaining(word); }
-  // Bit k set: slot k has been handed out.
-  static constexpr uint32_t TakenMask(uint32_t word) {
-    if (word == 0) return 0;
-    uint32_t untaken = 0;
-    for (uint32_t k = 0; k < Remaining(word); ++k) untaken |= 1u << ((word >> (3 * k)) & 7);
-    return ((1u << Size(word)) - 1) & ~untaken;
+  static constexpr uint32_t NextDistance(uint32_t word) { return word & 15; }
+  static constexpr uint32_t AfterTakingOne(uint32_t word) { return word >> 4; }
+  // How many blocks of the window are still to hand out.
+  static constexpr uint32_t Remaining(uint32_t word) {
+    uint32_t n = 0;
+    for (; word != 0; word >>= 4) ++n;
+    return n;
   }
 };
 
@@ -73,7 +80,7 @@ struct Lab {
   const void* allocator = nullptr;  // the Allocator instance this LAB belongs to
   Lab* next_free = nullptr;         // registry free list
   uint64_t random_state = 0;        // per-LAB generator for randomized block order (hardened)
-  // Hardened: per class, the hot span's open window of fresh blocks (a FreshWindow word; 0: none).
+  // Hardened: per class, the hot span's open window of fresh blocks (a FreshWindow word; 0: none left).
   uint32_t fresh_window[kNumClasses] = {};
   uint32_t index = 0;               // position in the registry; also picks the span-pool partition
   std::atomic<bool> in_use{false};  // set and cleared by the registry; read racily as a hint (span revival)

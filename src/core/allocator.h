@@ -393,7 +393,7 @@ class Allocator {
   }
   // The owner's toggle word of the block's group of 64; the remote toggle word is the next one.
   SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(const SpanMeta* span, uint32_t block_index) const {
-    return arena_.OwnerToggleWord(arena_.IndexOf(span), block_index >> 6);
+    return arena_.OwnerToggleWordOf(span, block_index >> 6);
   }
   // Hardened: the block at `block_index` is live (its two toggle bits differ; docs/design.md). Exact for a block
   // the caller legitimately holds; a freed one reads as not live.

@@ -607,5 +607,18 @@ TYPED_TEST(AllocatorTest, InstancesAreIndependentAndReinitializable) {
   a->Free(again);
 }
 
+// The hardened fast paths reach a span's toggle words from its metadata address (one lea); the walkers and the
+// arena from its index. Both must name the same words, for the first, a middle and the last span.
+TEST(ArenaTest, ToggleWordsFromTheMetadataAddressMatchTheIndex) {
+  TestAllocator<HardenedPolicy> allocator;
+  const Arena<SystemOs>& arena = allocator->ArenaForTesting();
+  for (uint32_t index : {0u, arena.num_spans() / 2, arena.num_spans() - 1}) {
+    for (uint32_t group : {0u, 1u, static_cast<uint32_t>(kBitmapWordsPerSpan - 1)}) {
+      EXPECT_EQ(arena.OwnerToggleWordOf(arena.Meta(index), group), arena.OwnerToggleWord(index, group))
+          << "span " << index << " group " << group;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace scalloc::internal

@@ -704,7 +704,11 @@ size_t Allocator<P, Os>::ReallocUsableSize(void* pointer) {
     if (usable == 0) ReportInvalidFree(pointer, "not allocated by scalloc");
     return usable;
   }
-  return UsableSize(pointer);
+  // The fast mode reports what free() would report too (a pointer in no span or large object): the check costs
+  // nothing here, and returning NULL would look like an allocation failure with the block still the caller's.
+  const size_t usable = UsableSize(pointer);
+  if (usable == 0) ReportInvalidFree(pointer, "not allocated by scalloc");
+  return usable;
 }
 
 template <AllocatorPolicy P, class Os>

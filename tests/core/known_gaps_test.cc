@@ -69,6 +69,7 @@ TEST(FastModeCheapChecksDeathTest, FreeOfForeignPointerIsStillReported) {
   void* large = allocator->Alloc(size_t{2} << 20);
   allocator->Free(large);
   EXPECT_DEATH(allocator->Free(large), "scalloc: double free of 0x");
+  EXPECT_DEATH(allocator->Realloc(local, 100), "scalloc: invalid free of 0x[0-9a-f]+ \\(not allocated by scalloc\\)");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #define SCALLOC_SRC_CORE_LAB_H_
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -48,7 +49,8 @@ class FreshWindow {
       distances[i] = distances[j];
       distances[j] = swapped;
     }
-    uint64_t bytes;  // distances[k] at bits [8k, 8k + 8) (little endian)
+    static_assert(std::endian::native == std::endian::little);
+    uint64_t bytes;  // distances[k] at bits [8k, 8k + 8)
     std::memcpy(&bytes, distances, sizeof(bytes));
     bytes = (bytes | (bytes >> 4)) & 0x00ff00ff00ff00ffull;
     bytes = (bytes | (bytes >> 8)) & 0x0000ffff0000ffffull;

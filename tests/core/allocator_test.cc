@@ -620,5 +620,35 @@ TEST(ArenaTest, ToggleWordsFromTheMetadataAddressMatchTheIndex) {
   }
 }
 
+// Every window order is a permutation of the distances 1..size, and for a small window every permutation comes
+// up (1,000 draws per size; each of the 6 orders of 3 blocks is expected about 167 times).
+TEST(FreshWindowTest, ShuffledWindowsArePermutationsAndCoverEveryOrder) {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (uint32_t size = 1; size <= kFreshWindowBlocks; ++size) {
+    std::set<uint32_t> orders;
+    for (int draw = 0; draw < 1000; ++draw) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      const uint32_t window = FreshWindow::Shuffled(size, x);
+      ASSERT_EQ(FreshWindow::Remaining(window), size);
+      uint32_t seen = 0;
+      for (uint32_t w = window; w != 0; w = FreshWindow::AfterTakingOne(w)) {
+        const uint32_t distance = FreshWindow::NextDistance(w);
+        ASSERT_GE(distance, 1u);
+        ASSERT_LE(distance, size);
+        ASSERT_EQ((seen >> distance) & 1, 0u) << "distance " << distance << " twice";
+        seen |= 1u << distance;
+      }
+      orders.insert(window);
+    }
+    if (size <= 4) {
+      EXPECT_EQ(orders.size(), size_t{size == 1 ? 1u : size == 2 ? 2u : size == 3 ? 6u : 24u}) << "size " << size;
+    } else {
+      EXPECT_GT(orders.size(), 100u) << "size " << size;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace scalloc::internal

@@ -322,7 +322,7 @@ class Allocator {
       std::atomic<uint64_t>* owner_word = OwnerToggleWord(span, index);
       const uint64_t owner_bits = owner_word->load(std::memory_order_relaxed);
       if (SC_UNLIKELY(((owner_bits ^ owner_word[1].load(std::memory_order_relaxed)) & bit) == 0)) {
-        return ReportDoubleFree(pointer, span->class_id, block_bytes);
+        return ReportFreeOfFreeBlock(span, pointer);
       }
       owner_word->store(owner_bits ^ bit, std::memory_order_relaxed);
     }
@@ -340,7 +340,7 @@ class Allocator {
       const bool owner_bit = ((owner_word->load(std::memory_order_relaxed) >> (index & 63)) & 1) != 0;
       if (SC_UNLIKELY(remote_before == owner_bit)) {
         AtomicTestAndComplementBit(owner_word[1], index & 63);
-        return ReportDoubleFree(pointer, span->class_id, span->block_bytes);
+        return ReportFreeOfFreeBlock(span, pointer);
       }
     }
     if (SC_UNLIKELY(zero_on_free_)) std::memset(pointer, 0, span->block_bytes);
@@ -439,6 +439,7 @@ class Allocator {
   void RetireSpan(SpanMeta* span);
   SC_NOINLINE void FreeOutsideArena(void* pointer);
   SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
+  SC_NOINLINE void ReportFreeOfFreeBlock(const SpanMeta* span, void* pointer);
   bool SizeMatches(void* pointer, size_t size, size_t alignment);
   size_t ReallocUsableSize(void* pointer);
   enum class ArenaPointer { kLiveBlock, kOutsideBlocks, kInsideBlock, kFreedBlock };

@@ -608,16 +608,21 @@ void Allocator<P, Os>::ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer) {
   if (span->block_bytes != 0) {
     // The span is in use but the pointer is past its blocks, or its block was already freed.
     uintptr_t offset = reinterpret_cast<uintptr_t>(pointer) - SpanStart(span);
-    if (offset < uintptr_t{span->block_bytes} * span->num_blocks) {
-      ReportDoubleFree(pointer, span->class_id, span->block_bytes);
-      return;
-    }
+    if (offset < uintptr_t{span->block_bytes} * span->num_blocks) return ReportFreeOfFreeBlock(span, pointer);
   } else if (RemoteWord(span->remote.load(std::memory_order_relaxed)).epoch() != 0) {
     // The span was used and is now empty: the block was freed before. (class_id survives retirement.)
     ReportDoubleFree(pointer, span->class_id, 0);
     return;
   }
   ReportInvalidFree(pointer, "not an allocated block");
+}
+
+// A free (or realloc) of a block of `span` that is not live: freed before, or never handed out since the span
+// took its class (at or above the bump pointer; read racily by a non-owner, which only picks the message).
+template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::ReportFreeOfFreeBlock(const SpanMeta* span, void* pointer) {
+  if (reinterpret_cast<uintptr_t>(pointer) >= span->bump) return ReportInvalidFree(pointer, "never-allocated block");
+  ReportDoubleFree(pointer, span->class_id, span->block_bytes);
 }
 
 template <AllocatorPolicy P, class Os>
@@ -695,7 +700,7 @@ size_t Allocator<P, Os>::ReallocUsableSize(void* pointer) {
           ReportInvalidFree(pointer, (address % 16) != 0 ? "misaligned pointer" : "interior pointer");
           return 0;
         case ArenaPointer::kFreedBlock:  // realloc frees its argument: a second free
-          ReportDoubleFree(pointer, span->class_id, span->block_bytes);
+          ReportFreeOfFreeBlock(span, pointer);
           return 0;
       }
       return span->block_bytes;

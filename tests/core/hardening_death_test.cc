@@ -56,6 +56,20 @@ TEST_F(HardeningDeathTest, DoubleFreeByAnotherThread) {
   EXPECT_DEATH(std::thread([&] { allocator->Free(p); }).join(), "scalloc: double free of 0x");
 }
 
+// A block boundary of the span that was never handed out (above the bump pointer) is not a double free but an
+// invalid free, by the owner and by another thread.
+TEST_F(HardeningDeathTest, FreeOfANeverAllocatedBlockIsAnInvalidFree) {
+  Hardened allocator;
+  auto* p = static_cast<char*>(allocator->Alloc(64));
+  char* never = p + 64 * 100;
+  ASSERT_EQ(allocator->SpanOfForTesting(never), allocator->SpanOfForTesting(p));
+  EXPECT_DEATH(allocator->Free(never), "scalloc: invalid free of 0x[0-9a-f]+ \\(never-allocated block\\)");
+  EXPECT_DEATH(std::thread([&] { allocator->Free(never); }).join(),
+               "scalloc: invalid free of 0x[0-9a-f]+ \\(never-allocated block\\)");
+  EXPECT_DEATH(allocator->Realloc(never, 10), "scalloc: invalid free of 0x[0-9a-f]+ \\(never-allocated block\\)");
+  allocator->Free(p);
+}
+
 TEST_F(HardeningDeathTest, DoubleFreeOfAFloatingSpanBlock) {
   Hardened allocator;
   std::vector<void*> blocks;

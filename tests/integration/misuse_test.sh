@@ -18,6 +18,7 @@ CASES=(
   "misaligned_free|134|^scalloc: invalid free of 0x[0-9a-f]+ \(misaligned pointer\)"
   "interior_free|134|^scalloc: invalid free of 0x[0-9a-f]+ \(interior pointer\)"
   "interior_free_large|134|^scalloc: invalid free of 0x[0-9a-f]+"
+  "free_never_allocated|134|^scalloc: invalid free of 0x[0-9a-f]+ \(never-allocated block\)"
   "free_global|134|^scalloc: invalid free of 0x[0-9a-f]+ \(not allocated by scalloc\)"
   "free_stack|134|^scalloc: invalid free of 0x[0-9a-f]+ \(not allocated by scalloc\)"
   "free_wild|134|^scalloc: invalid free of 0xdeadbeef000"

@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   } else if (strcmp(name, "interior_free_large") == 0) {
     char* p = malloc(4 << 20);
     free(Launder(p + 4096));
+  } else if (strcmp(name, "free_never_allocated") == 0) {
+    char* p = malloc(64);
+    free(Launder(p + 64 * 100));
   } else if (strcmp(name, "free_global") == 0) {
     free(Launder(global_buffer + 16));
   } else if (strcmp(name, "free_stack") == 0) {

@@ -73,9 +73,10 @@ class Allocator {
     const ThreadBinding& binding = tls_binding_;
     if (SC_LIKELY(binding.token == token_)) {
       size_t class_id;
-      // One comparison for the common sizes: up to kSmallLookupMax the class is a table load.
+      // SizeToClass with the small-object bound folded in: one comparison for sizes up to kSmallLookupMax (written
+      // as SizeToClass behind a size <= kMaxSmallSize test, clang compares twice).
       if (SC_LIKELY(size <= kSmallLookupMax)) {
-        class_id = kSmallSizeToClass[(size + 15) >> 4];
+        class_id = SmallSizeToClass(size);
       } else if (size <= kMaxSmallSize) {
         class_id = SizeToClassUncached(size);
       } else {
@@ -210,8 +211,7 @@ class Allocator {
       }
       // Unlink first, mark allocated second: a fork() between the two only leaks the block in the child.
       span->free_list = next;
-      if constexpr (P::kDetectDoubleFree)
-        owner_word->store(owner_word->load(std::memory_order_relaxed) ^ bit, std::memory_order_relaxed);
+      if constexpr (P::kDetectDoubleFree) FlipOwnerBit(owner_word, bit);
     } else {
       span->free_list = next;
     }
@@ -249,6 +249,10 @@ class Allocator {
 
   SC_ALWAYS_INLINE void PushLocal(SpanMeta* span, void* block) {
     ++tls_binding_.lab->freed_blocks[span->class_id];
+    LinkToLocalList(span, block);
+  }
+  // Puts `block` at the head of the span's local list (the owner's, or a releasing thread's).
+  SC_ALWAYS_INLINE void LinkToLocalList(SpanMeta* span, void* block) {
     codec_.Store(block, span->free_list);
     AsanPoisonFreeBlock(block, span->block_bytes);
     span->free_list = block;
@@ -289,9 +293,7 @@ class Allocator {
   SC_ALWAYS_INLINE void* MarkFreshBlockAllocated(SpanMeta* span, uintptr_t address) {
     if constexpr (P::kDetectDoubleFree) {
       const uint32_t index = BlockIndex(span, address & (kVirtualSpanBytes - 1));
-      std::atomic<uint64_t>* owner_word = OwnerToggleWord(span, index);
-      owner_word->store(owner_word->load(std::memory_order_relaxed) ^ (uint64_t{1} << (index & 63)),
-                        std::memory_order_relaxed);
+      FlipOwnerBit(OwnerToggleWord(span, index), uint64_t{1} << (index & 63));
     }
     AsanUnpoison(reinterpret_cast<void*>(address), span->block_bytes);
     return reinterpret_cast<void*>(address);
@@ -380,16 +382,21 @@ class Allocator {
   // The size of the next window of fresh blocks of `span` (hardened): the never-used blocks left, at most
   // kFreshWindowBlocks.
   uint32_t NextFreshWindowSize(const SpanMeta* span) const {
-    const uint32_t left = BlockIndex(span, span->bump_end - span->bump);
+    const uint32_t left = UnbumpedBlocks(span);
     return left < kFreshWindowBlocks ? left : kFreshWindowBlocks;
   }
+  // Blocks of `span` from its bump pointer to the end of its real span.
+  uint32_t UnbumpedBlocks(const SpanMeta* span) const { return BlockIndex(span, span->bump_end - span->bump); }
   // Never-used blocks of the hot span `span` that are still free: those from the bump pointer on, plus those
   // the owner's open window of fresh blocks (hardened) still lists. Statistics read it racily.
   uint32_t UnusedFreshBlocks(const SpanMeta* span) const {
-    const uint32_t unbumped = static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes);
     const Lab* owner = span->owner.load(std::memory_order_relaxed);
-    return unbumped +
+    return UnbumpedBlocks(span) +
            (owner == nullptr ? 0 : FreshWindow::Remaining(owner->fresh_window[span->class_id % kNumClasses]));
+  }
+  // The owner is the only writer of its toggle word: a plain load and store flip its bit.
+  static SC_ALWAYS_INLINE void FlipOwnerBit(std::atomic<uint64_t>* owner_word, uint64_t bit) {
+    owner_word->store(owner_word->load(std::memory_order_relaxed) ^ bit, std::memory_order_relaxed);
   }
   // The owner's toggle word of the block's group of 64; the remote toggle word is the next one.
   SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(const SpanMeta* span, uint32_t block_index) const {

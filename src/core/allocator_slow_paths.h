@@ -215,9 +215,7 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window) {
     void* block =
         reinterpret_cast<void*>(span->bump - uintptr_t{FreshWindow::NextDistance(window)} * span->block_bytes);
     AsanUnpoison(block, span->block_bytes);  // may still carry the poisoning of the span's previous class
-    codec_.Store(block, span->free_list);
-    AsanPoisonFreeBlock(block, span->block_bytes);
-    span->free_list = block;
+    LinkToLocalList(span, block);
   }
   void* local_head = span->free_list;
   void* local_tail = nullptr;
@@ -239,8 +237,7 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window) {
     }
   }
   span->free_list = nullptr;
-  span->unbumped_blocks.store(static_cast<uint32_t>((span->bump_end - span->bump) / span->block_bytes),
-                              std::memory_order_relaxed);
+  span->unbumped_blocks.store(UnbumpedBlocks(span), std::memory_order_relaxed);
   span->last_owner = nullptr;  // the LAB is going away: any thread may revive the span
   span->drained_by_last_owner = 0;
   span->owner.store(nullptr, std::memory_order_relaxed);
@@ -576,11 +573,11 @@ void Allocator<P, Os>::RetireSpan(SpanMeta* span) {
   }
   if constexpr (P::kDetectDoubleFree) {
     // Every block is free (its two toggle bits agree); the next life of the span starts with both words clear.
-    const uint32_t index = arena_.IndexOf(span);
     const uint32_t groups = (span->num_blocks + 63) / 64;
     for (uint32_t g = 0; g < groups; ++g) {
-      arena_.OwnerToggleWord(index, g)[0].store(0, std::memory_order_relaxed);
-      arena_.OwnerToggleWord(index, g)[1].store(0, std::memory_order_relaxed);
+      std::atomic<uint64_t>* words = arena_.OwnerToggleWordOf(span, g);
+      words[0].store(0, std::memory_order_relaxed);
+      words[1].store(0, std::memory_order_relaxed);
     }
   }
   span->block_bytes = 0;

@@ -77,9 +77,12 @@ inline constexpr auto kSmallSizeToClass = [] {
   return table;
 }();
 
+// Requires size <= kSmallLookupMax.
+SC_ALWAYS_INLINE size_t SmallSizeToClass(size_t size) { return kSmallSizeToClass[(size + 15) >> 4]; }
+
 // Requires size <= kMaxSmallSize.
 SC_ALWAYS_INLINE size_t SizeToClass(size_t size) {
-  if (SC_LIKELY(size <= kSmallLookupMax)) return kSmallSizeToClass[(size + 15) >> 4];
+  if (SC_LIKELY(size <= kSmallLookupMax)) return SmallSizeToClass(size);
   return SizeToClassUncached(size);
 }
 

@@ -58,27 +58,24 @@ class RemoteWord {
 
 struct Lab;
 
-// One per virtual span, 128 bytes, valid when all-zero (a fresh metadata page): the first line is the owner's, the
-// second is written by remote freers.
+// One per virtual span, 256 bytes, valid when all-zero (a fresh metadata page). Four cache lines, grouped by who
+// writes them, so that no thread reads a line another thread keeps writing:
+//   0  the owner's: its local list and bump pointer, written on every allocation and local free;
+//   1  pool and reusable-list links, touched on span transitions only;
+//   2  read-mostly: the owner pointer and the span's geometry, written when the span changes hands or classes.
+//      Every free reads it (the ownership test); remote freers read nothing else of the owner's;
+//   3  remote freers': the remote word they CAS.
+// Lines 0 and 2 sit in different 128-byte pairs, so the adjacent-line prefetcher does not pull the owner's line
+// into a remote freer's cache either.
 struct alignas(64) SpanMeta {
-  // --- Owner's cache line (written only by the owning LAB while hot, or under span-pool/list protocols).
-  void* free_list = nullptr;         // local free list head (links encoded by the policy)
-  std::atomic<Lab*> owner{nullptr};  // the LAB holding this span hot, else nullptr (read racily by freers)
-  uintptr_t bump = 0;                // next never-used block
-  uintptr_t bump_end = 0;            // end of the blocks of the real span
-  uint32_t class_id = 0;             // valid only while block_bytes != 0
-  uint32_t block_bytes = 0;          // 0: the span holds no class (free or never used)
-  uint32_t num_blocks = 0;
-  uint32_t reuse_limit_blocks = 0;  // becomes reusable when blocks in use drop below this
-  uint64_t div_magic = 0;
-  uint32_t checksum = 0;  // hardened: hash of the fields above with the secret
-  // Blocks never handed out (bump..bump_end), published at release for freers' utilization math.
-  std::atomic<uint32_t> unbumped_blocks{0};
+  // --- 0: the owner's line (written only by the owning LAB while hot, or under span-pool/list protocols).
+  void* free_list = nullptr;  // local free list head (links encoded by the policy)
+  uintptr_t bump = 0;         // next never-used block
+  uintptr_t bump_end = 0;     // end of the blocks of the real span
 
-  // --- Remote freers' cache line (plus rarely touched pool/list fields).
-  alignas(64) std::atomic<uint64_t> remote{0};  // a RemoteWord; 0 = kFree, empty, epoch 0
-  std::atomic<uint32_t> pool_next{kNoIndex};    // span-pool stack link
-  uint32_t list_prev = kNoIndex;                // reusable-list links, protected by the class lock
+  // --- 1: pool and list fields.
+  alignas(64) std::atomic<uint32_t> pool_next{kNoIndex};  // span-pool stack link
+  uint32_t list_prev = kNoIndex;                          // reusable-list links, protected by the class lock
   uint32_t list_next = kNoIndex;
   uint32_t dirty_bytes = 0;  // prefix that may be resident (fast) or is accessible (hardened)
   // Revival preference (read and written under the class lock, or by the owner before its release CAS): the
@@ -86,8 +83,23 @@ struct alignas(64) SpanMeta {
   // freeing into it, so another thread reviving it would share its cache lines).
   Lab* last_owner = nullptr;
   uint32_t drained_by_last_owner = 0;
+
+  // --- 2: read-mostly.
+  alignas(64) std::atomic<Lab*> owner{nullptr};  // the LAB holding this span hot, else nullptr (read racily by freers)
+  uint32_t class_id = 0;                          // valid only while block_bytes != 0
+  uint32_t block_bytes = 0;                       // 0: the span holds no class (free or never used)
+  uint32_t num_blocks = 0;
+  uint32_t reuse_limit_blocks = 0;  // becomes reusable when blocks in use drop below this
+  uint64_t div_magic = 0;
+  uint32_t checksum = 0;  // hardened: hash of the fields above with the secret
+  // Blocks never handed out (bump..bump_end), published at release for freers' utilization math.
+  std::atomic<uint32_t> unbumped_blocks{0};
+
+  // --- 3: remote freers' line.
+  alignas(64) std::atomic<uint64_t> remote{0};  // a RemoteWord; 0 = kFree, empty, epoch 0
 };
-static_assert(sizeof(SpanMeta) == 128);
+static_assert(sizeof(SpanMeta) == 256);
+static_assert(offsetof(SpanMeta, free_list) / 128 != offsetof(SpanMeta, owner) / 128);
 
 // The constant, never-written span every slot of a fresh LAB points to: its free list is empty, so the first
 // allocation of each class takes the slow path, which installs a real span (mimalloc's empty-page idea).

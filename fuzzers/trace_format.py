@@ -47,6 +47,7 @@ REUSE_THRESHOLDS = [None, 0, 100, 50, 10, 90, 1, 99]
 CONFIG_NO_SPAN_CACHE = 0x08
 CONFIG_ZERO_ON_FREE = 0x10
 CONFIG_OPTIONS_TEXT = 0x20
+CONFIG_NO_LARGE_CACHE = 0x40
 
 EDGE_SIZES = [0, 1 << 20, (1 << 20) + 1, (1 << 20) + 4096, 2 << 20, (2 << 20) + 1, 4096, 4097]
 
@@ -63,8 +64,11 @@ def spec_class_size(cls):
 NUM_CLASSES = 16 + 8 * 12
 
 
-def config_byte(reuse_threshold=None, no_span_cache=False, zero_on_free=False, options_text=False):
+def config_byte(reuse_threshold=None, no_span_cache=False, zero_on_free=False, options_text=False,
+                no_large_cache=False):
     value = REUSE_THRESHOLDS.index(reuse_threshold)
+    if no_large_cache:
+        value |= CONFIG_NO_LARGE_CACHE
     if no_span_cache:
         value |= CONFIG_NO_SPAN_CACHE
     if zero_on_free:
@@ -225,6 +229,7 @@ def decode(data):
         "no_span_cache": bool(data[0] & CONFIG_NO_SPAN_CACHE),
         "zero_on_free": bool(data[0] & CONFIG_ZERO_ON_FREE),
         "options_text": bool(data[0] & CONFIG_OPTIONS_TEXT),
+        "no_large_cache": bool(data[0] & CONFIG_NO_LARGE_CACHE),
     }
     i = 1
     try:

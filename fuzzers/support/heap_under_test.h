@@ -30,6 +30,7 @@ inline internal::Options OptionsForTrace(const TraceConfig& config, bool hardene
   options.arena_gib = kFuzzArenaGib;
   if (config.reuse_threshold >= 0) options.reuse_threshold = config.reuse_threshold;
   if (config.no_span_cache) options.span_cache_mib = 0;
+  if (config.no_large_cache) options.large_cache_mib = 0;
   if (hardened && config.zero_on_free) options.zero_on_free = 1;
   return options;
 }
@@ -43,8 +44,10 @@ inline internal::Options ParsedOptionsForTrace(const TraceConfig& config, bool h
   const int reuse =
       config.reuse_threshold >= 0 ? config.reuse_threshold : static_cast<int>(internal::Options().reuse_threshold);
   const char* zero = hardened && config.zero_on_free ? "ZERO_ON_FREE" : "zero_on_free=-1";
-  std::snprintf(text, sizeof(text), "Arena_GiB=%lld,,reuse_threshold=%d:%s::span_cache_mib=%d,stats=0,verbose",
-                static_cast<long long>(kFuzzArenaGib), reuse, zero, config.no_span_cache ? 0 : 32);
+  std::snprintf(text, sizeof(text),
+                "Arena_GiB=%lld,,reuse_threshold=%d:%s::span_cache_mib=%d,stats=0,verbose,LARGE_cache_mib=%d",
+                static_cast<long long>(kFuzzArenaGib), reuse, zero, config.no_span_cache ? 0 : 32,
+                config.no_large_cache ? 0 : 32);
   internal::Options parsed;
   int bad = parsed.Parse(text);
   SC_FUZZ_CHECK(bad == 0, "Options::Parse(\"%s\") found %d bad entries", text, bad);

@@ -53,10 +53,11 @@ inline constexpr unsigned kNumMisuseKinds = 9;
 
 // Options the trace's first byte selects for the allocator instances.
 struct TraceConfig {
-  int reuse_threshold = -1;    // percent; -1: the build's default
-  bool no_span_cache = false;  // span_cache_mib=0: every empty span gives its memory back at once
-  bool zero_on_free = false;   // hardened instances clear freed blocks
-  bool options_text = false;   // the instances' options come from Options::Parse of an options string
+  int reuse_threshold = -1;     // percent; -1: the build's default
+  bool no_span_cache = false;   // span_cache_mib=0: every empty span gives its memory back at once
+  bool zero_on_free = false;    // hardened instances clear freed blocks
+  bool options_text = false;    // the instances' options come from Options::Parse of an options string
+  bool no_large_cache = false;  // large_cache_mib=0: every freed large object is unmapped at once
 };
 
 struct Op {
@@ -212,6 +213,7 @@ class OpStream {
     config.no_span_cache = (byte & 8) != 0;
     config.zero_on_free = (byte & 16) != 0;
     config.options_text = (byte & 32) != 0;
+    config.no_large_cache = (byte & 64) != 0;
     return config;
   }
 

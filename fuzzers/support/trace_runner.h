@@ -58,6 +58,7 @@ class TraceRunner {
     WorkerPool& pool = WorkerPool::Instance();  // threads exist before any heap does
     OpStream stream(data, size);
     for (HeapFactory factory : factories_) heaps_.push_back(factory(stream.config()));
+    large_cache_limit_bytes_ = stream.config().no_large_cache ? 0 : size_t{32} << 20;
     if (options_.misuse) {
       ReportLog::Instance().Install();
       ReportLog::Instance().Clear();
@@ -381,18 +382,23 @@ class TraceRunner {
 
   // --- trim and statistics ---------------------------------------------------------------------------------
 
-  // malloc_trim: every cached span's memory goes back, and the released bytes are what the cache held.
+  // malloc_trim: every cached span's memory and every cached large mapping go back, and the released bytes are
+  // what the two caches held.
   void DoTrim() {
     for (auto& heap : heaps_) {
       internal::Stats before;
       heap->CollectStats(&before);
       size_t released = heap->Trim();
-      SC_TRACE_CHECK(released == before.span_cache_bytes, "%s: Trim() released %zu bytes, the span cache held %llu",
-                     heap->name(), released, static_cast<unsigned long long>(before.span_cache_bytes));
+      const uint64_t cached = before.span_cache_bytes + before.large_cache_bytes;
+      SC_TRACE_CHECK(released == cached, "%s: Trim() released %zu bytes, the caches held %llu + %llu", heap->name(),
+                     released, static_cast<unsigned long long>(before.span_cache_bytes),
+                     static_cast<unsigned long long>(before.large_cache_bytes));
       internal::Stats after;
       heap->CollectStats(&after);
-      SC_TRACE_CHECK(after.span_cache_bytes == 0, "%s: span cache holds %llu bytes after Trim()", heap->name(),
-                     static_cast<unsigned long long>(after.span_cache_bytes));
+      SC_TRACE_CHECK(after.span_cache_bytes == 0 && after.large_cache_bytes == 0,
+                     "%s: the caches hold %llu + %llu bytes after Trim()", heap->name(),
+                     static_cast<unsigned long long>(after.span_cache_bytes),
+                     static_cast<unsigned long long>(after.large_cache_bytes));
     }
   }
 
@@ -409,6 +415,9 @@ class TraceRunner {
                    static_cast<unsigned long long>(stats->large_allocated_total),
                    static_cast<unsigned long long>(stats->large_freed_total),
                    static_cast<unsigned long long>(stats->large_objects));
+    SC_TRACE_CHECK(stats->large_cache_bytes <= large_cache_limit_bytes_,
+                   "%s: the large-object cache holds %llu bytes, over its limit of %zu", heap.name(),
+                   static_cast<unsigned long long>(stats->large_cache_bytes), large_cache_limit_bytes_);
     for (size_t c = 0; c < internal::kNumClasses; ++c) {
       const internal::ClassStats& cls = stats->classes[c];
       SC_TRACE_CHECK(
@@ -532,6 +541,7 @@ class TraceRunner {
   RunnerOptions options_;
   std::vector<std::unique_ptr<HeapUnderTest>> heaps_;
   ShadowHeap shadow_;
+  size_t large_cache_limit_bytes_ = 0;  // the trace's large_cache_mib, in bytes
   Op op_;
   size_t op_index_ = 0;
   unsigned thread_ = 0;

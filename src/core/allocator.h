@@ -102,9 +102,10 @@ class Allocator {
   void* AllocZeroed(size_t count, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(count, size, &total)) return FailNoMemory();
+    // A large object is zeroed by LargeObjects, only when it reuses a cached mapping (fresh ones are zero).
+    if (total > kMaxSmallSize) return AllocLarge(total, /*zeroed=*/true);
     void* block = Alloc(total);
-    // Large objects are fresh mappings and already zero.
-    if (block != nullptr && total <= kMaxSmallSize) std::memset(block, 0, total);
+    if (block != nullptr) std::memset(block, 0, total);
     return block;
   }
 
@@ -159,7 +160,7 @@ class Allocator {
   size_t Trim() {
     if (!initialized()) return 0;
     FlushCallerRemoteBatch();
-    return pool_.Trim();
+    return pool_.Trim() + large_.TrimCache();
   }
 
   // --- fork support (the global instance registers these with pthread_atfork) -----------------------------
@@ -423,6 +424,7 @@ class Allocator {
   // --- slow paths (allocator_slow_paths.h) -----------------------------------------------------------------
   bool InitSlow();
   SC_NOINLINE void* AllocSlow(size_t size, size_t alignment);
+  SC_NOINLINE void* AllocLarge(size_t size, bool zeroed);
   void* AllocFromClass(size_t class_id, size_t alignment);
   void* RefillAndPop(Lab* lab, size_t class_id);
   SC_NOINLINE void* PopCorrupted(SpanMeta* span, void* block, void* next);

@@ -43,6 +43,8 @@ bool Allocator<P, Os>::InitSlow() {
   }
   unsigned cpus = Os::NumCpus();
   pool_.Init(&arena_, static_cast<size_t>(options_.span_cache_mib) << 20, cpus);
+  // zero_on_free promises that freed data is gone: a freed large object is unmapped instead of cached.
+  large_.SetCacheLimit(zero_on_free_ ? 0 : static_cast<size_t>(options_.large_cache_mib) << 20);
   for (ClassList& list : class_lists_) {
     list.head = kNoIndex;
     list.length = 0;
@@ -101,6 +103,14 @@ void* Allocator<P, Os>::AllocSlow(size_t size, size_t alignment) {
     }
   }
   return AllocFromClass(class_id, alignment);
+}
+
+// A large object with the minimum alignment; it needs no LAB, only the instance.
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::AllocLarge(size_t size, bool zeroed) {
+  if (size > kMaxRequestBytes || !Init()) return FailNoMemory();
+  void* block = large_.Alloc(size, kPageSize, zeroed);
+  return block != nullptr ? block : FailNoMemory();
 }
 
 template <AllocatorPolicy P, class Os>
@@ -805,6 +815,7 @@ void Allocator<P, Os>::CollectStats(Stats* stats) {
     SpinLockGuard guard(large_.lock());
     stats->large_objects = large_.live_count();
     stats->large_bytes = large_.live_bytes();
+    stats->large_cache_bytes = large_.cached_bytes();
   }
   for (size_t c = 0; c < kNumClasses; ++c) stats->classes[c].block_bytes = ClassToSize(c);
   for (uint32_t i = 0; i < arena_.spans_ever_used(); ++i) {
@@ -867,7 +878,7 @@ void Allocator<P, Os>::CollectStats(Stats* stats) {
     stats->committed_bytes += cls.committed_bytes;
   }
   stats->live_bytes += stats->large_bytes;
-  stats->committed_bytes += stats->span_cache_bytes + stats->large_bytes;
+  stats->committed_bytes += stats->span_cache_bytes + stats->large_bytes + stats->large_cache_bytes;
 }
 
 }  // namespace scalloc::internal

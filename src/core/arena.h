@@ -77,8 +77,9 @@ class Arena {
   SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWord(uint32_t index, uint32_t group) const {
     return bitmaps_ + size_t{index} * kBitmapWordsPerSpanRecord + 2 * size_t{group};
   }
-  // The same from the span's metadata: a span's toggle record is a fixed multiple of its SpanMeta's size, so its address
-  // is the meta's address times 8 plus a constant (one lea instead of a subtraction, a mask, a shift and an add).
+  // The same from the span's metadata: a span's toggle record is a fixed multiple of its SpanMeta's size (4), so
+  // its address is the meta's address times that plus a constant (one lea instead of a subtraction, a mask, a
+  // shift and an add).
   SC_ALWAYS_INLINE std::atomic<uint64_t>* OwnerToggleWordOf(const SpanMeta* meta, uint32_t group) const {
     return reinterpret_cast<std::atomic<uint64_t>*>(reinterpret_cast<uintptr_t>(meta) * kToggleRecordPerMeta +
                                                     toggle_bias_) +

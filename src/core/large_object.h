@@ -1,12 +1,19 @@
 // Large objects (above the largest size class): each is its own mapping, recorded in an open-addressing hash
 // table kept in its own mapping, so free/usable_size/realloc work, and a pointer that is neither in the arena nor
 // in the table is known to be invalid. Guarded policies put an inaccessible page on both sides. A spin lock
-// protects the table: mmap/munmap dominate these operations anyway.
+// protects the table: system calls dominate these operations anyway, and none is made under the lock.
+//
+// Freed mappings are kept in a small cache (large_cache_mib, oldest evicted first) and serve later requests of at
+// most their size, trimmed to the request, so a program that allocates and frees a multi-MiB buffer in a loop
+// does not pay a fresh mapping and a page fault per page every time (4 MiB, touched, 500 times: 0.58 s, 8x
+// glibc's time, without the cache). Guarded policies make a cached mapping inaccessible (its pages stay
+// resident), so a use after free still faults.
 #ifndef SCALLOC_SRC_CORE_LARGE_OBJECT_H_
 #define SCALLOC_SRC_CORE_LARGE_OBJECT_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "src/base/bits.h"
 #include "src/base/spin_lock.h"
@@ -28,40 +35,39 @@ class LargeObjects {
  public:
   constexpr LargeObjects() = default;
 
-  // Maps a large object of at least `size` bytes aligned to `alignment` (power of two). nullptr on failure.
-  void* Alloc(size_t size, size_t alignment) {
+  // Bytes of freed mappings kept for reuse; 0 turns the cache off. Before the first Alloc.
+  void SetCacheLimit(size_t bytes) { cache_limit_bytes_ = bytes; }
+
+  // Maps a large object of at least `size` bytes aligned to `alignment` (power of two); with `zeroed`, its
+  // usable bytes read as zero. nullptr on failure.
+  void* Alloc(size_t size, size_t alignment, bool zeroed = false) {
     size_t usable;
     // A zero-byte request (memalign with a huge alignment) still gets a page of its own: distinct pointers.
     if (!TryAlignUp(size == 0 ? 1 : size, kPageSize, &usable)) return nullptr;
-    const size_t guard = P::kGuardLargeObjects ? kPageSize : 0;
+    if (alignment <= kPageSize) {
+      if (void* reused = TryReuseCached(usable, zeroed)) return reused;
+    }
     const size_t slack = alignment > kPageSize ? alignment : 0;
-    size_t map_bytes = usable + 2 * guard + slack;
+    size_t map_bytes = usable + 2 * kGuardBytes + slack;
     if (map_bytes < usable) return nullptr;
     void* map = Os::Map(map_bytes);
+    // Out of address space or map count: the cached mappings are worth less than this request.
+    if (map == nullptr && TrimCache() != 0) map = Os::Map(map_bytes);
     if (map == nullptr) return nullptr;
     uintptr_t start = reinterpret_cast<uintptr_t>(map);
-    uintptr_t user = AlignUp(start + guard, alignment < kPageSize ? kPageSize : alignment);
+    uintptr_t user = AlignUp(start + kGuardBytes, alignment < kPageSize ? kPageSize : alignment);
     // Trim the alignment slack so only usable + guards stay mapped.
-    uintptr_t keep_start = user - guard, keep_end = user + usable + guard;
+    uintptr_t keep_start = user - kGuardBytes, keep_end = user + usable + kGuardBytes;
     if (keep_start > start) Os::Release(map, keep_start - start);
     if (start + map_bytes > keep_end) Os::Release(reinterpret_cast<void*>(keep_end), start + map_bytes - keep_end);
     if constexpr (P::kGuardLargeObjects) {
-      if (!Os::Protect(reinterpret_cast<void*>(keep_start), guard) ||
-          !Os::Protect(reinterpret_cast<void*>(user + usable), guard)) {
+      if (!Os::Protect(reinterpret_cast<void*>(keep_start), kGuardBytes) ||
+          !Os::Protect(reinterpret_cast<void*>(user + usable), kGuardBytes)) {
         Os::Release(reinterpret_cast<void*>(keep_start), keep_end - keep_start);
         return nullptr;
       }
     }
-    LargeObject object{user, usable, keep_start, keep_end - keep_start};
-    SpinLockGuard lock(lock_);
-    if (!InsertLocked(object)) {
-      Os::Release(reinterpret_cast<void*>(keep_start), keep_end - keep_start);
-      return nullptr;
-    }
-    live_bytes_ += usable;
-    ++live_count_;
-    ++allocated_total_;
-    return reinterpret_cast<void*>(user);
+    return Record(LargeObject{user, usable, keep_start, keep_end - keep_start});
   }
 
   enum class FreeResult { kFreed, kAlreadyFreed, kUnknown };
@@ -81,7 +87,7 @@ class LargeObjects {
       --live_count_;
       ++freed_total_;
     }
-    Os::Release(reinterpret_cast<void*>(object.map_start), object.map_bytes);
+    Retire(object);
     return FreeResult::kFreed;
   }
 
@@ -98,8 +104,7 @@ class LargeObjects {
   void* TryRemap(uintptr_t address, size_t new_size) {
     size_t usable;
     if (!TryAlignUp(new_size == 0 ? 1 : new_size, kPageSize, &usable)) return nullptr;
-    const size_t guard = P::kGuardLargeObjects ? kPageSize : 0;
-    if (usable + 2 * guard < usable) return nullptr;
+    if (usable + 2 * kGuardBytes < usable) return nullptr;
     LargeObject object;
     {
       SpinLockGuard lock(lock_);
@@ -107,15 +112,15 @@ class LargeObjects {
     }
     void* moved = nullptr;
     if constexpr (P::kGuardLargeObjects) {
-      void* region = Os::Reserve(usable + 2 * guard, kPageSize, /*accessible=*/false);
+      void* region = Os::Reserve(usable + 2 * kGuardBytes, kPageSize, /*accessible=*/false);
       if (region != nullptr) {
-        void* target = static_cast<char*>(region) + guard;
+        void* target = static_cast<char*>(region) + kGuardBytes;
         if (Os::MoveMapping(reinterpret_cast<void*>(object.address), object.usable_bytes, usable, target)) {
           moved = target;
-          Os::Release(reinterpret_cast<void*>(object.map_start), guard);
-          Os::Release(reinterpret_cast<void*>(object.address + object.usable_bytes), guard);
+          Os::Release(reinterpret_cast<void*>(object.map_start), kGuardBytes);
+          Os::Release(reinterpret_cast<void*>(object.address + object.usable_bytes), kGuardBytes);
         } else {
-          Os::Release(region, usable + 2 * guard);
+          Os::Release(region, usable + 2 * kGuardBytes);
         }
       }
     } else {
@@ -128,18 +133,38 @@ class LargeObjects {
     }
     live_bytes_ += usable - object.usable_bytes;
     uintptr_t user = reinterpret_cast<uintptr_t>(moved);
-    LargeObject updated{user, usable, user - guard, usable + 2 * guard};
+    LargeObject updated{user, usable, user - kGuardBytes, usable + 2 * kGuardBytes};
     if (!InsertLocked(updated)) {
       live_bytes_ -= usable;
       --live_count_;
-      Os::Release(reinterpret_cast<void*>(user - guard), usable + 2 * guard);
+      Os::Release(reinterpret_cast<void*>(user - kGuardBytes), usable + 2 * kGuardBytes);
       return nullptr;
     }
     return moved;
   }
 
-  // Unmaps every object and the table (tests).
+  // Unmaps the cached mappings (malloc_trim). Returns the bytes released.
+  size_t TrimCache() {
+    CachedMapping taken[kCacheSlots];
+    size_t count;
+    {
+      SpinLockGuard lock(lock_);
+      count = cache_count_;
+      for (size_t i = 0; i < count; ++i) taken[i] = cache_[i];
+      cache_count_ = 0;
+      cache_bytes_ = 0;
+    }
+    size_t released = 0;
+    for (size_t i = 0; i < count; ++i) {
+      Os::Release(reinterpret_cast<void*>(taken[i].map_start), taken[i].map_bytes);
+      released += taken[i].map_bytes;
+    }
+    return released;
+  }
+
+  // Unmaps every object, the cache and the table (tests).
   void ReleaseAll() {
+    TrimCache();
     SpinLockGuard lock(lock_);
     for (size_t i = 0; i < capacity_; ++i) {
       if (IsLive(table_[i])) Os::Release(reinterpret_cast<void*>(table_[i].map_start), table_[i].map_bytes);
@@ -150,6 +175,7 @@ class LargeObjects {
   }
 
   size_t live_bytes() const { return live_bytes_; }
+  size_t cached_bytes() const { return cache_bytes_; }
   size_t live_count() const { return live_count_; }
   uint64_t allocated_total() const { return allocated_total_; }
   uint64_t freed_total() const { return freed_total_; }
@@ -158,6 +184,108 @@ class LargeObjects {
  private:
   static bool IsLive(const LargeObject& slot) { return slot.address != 0 && !slot.freed; }
   static constexpr size_t kInitialCapacity = 256;  // a power of two (the probe masks with capacity - 1)
+  static constexpr size_t kGuardBytes = P::kGuardLargeObjects ? kPageSize : 0;
+  static constexpr size_t kCacheSlots = 8;
+
+  // A freed mapping: [map_start, map_start + map_bytes), guards included (guarded policies: all inaccessible).
+  struct CachedMapping {
+    uintptr_t map_start = 0;
+    size_t map_bytes = 0;
+    size_t usable_bytes() const { return map_bytes - 2 * kGuardBytes; }
+  };
+
+  // Enters a mapped object in the table. nullptr (the mapping released) when the table cannot grow.
+  void* Record(const LargeObject& object) {
+    SpinLockGuard lock(lock_);
+    if (!InsertLocked(object)) {
+      Os::Release(reinterpret_cast<void*>(object.map_start), object.map_bytes);
+      return nullptr;
+    }
+    live_bytes_ += object.usable_bytes;
+    ++live_count_;
+    ++allocated_total_;
+    return reinterpret_cast<void*>(object.address);
+  }
+
+  // A cached mapping made into an object of `usable` bytes: the smallest with room for them, trimmed; else the
+  // largest with at least half of them, grown in place or moved by mremap (its resident pages come along, so a
+  // buffer whose size creeps up does not fault its pages in again). nullptr when neither exists.
+  void* TryReuseCached(size_t usable, bool zeroed) {
+    CachedMapping entry;
+    {
+      SpinLockGuard lock(lock_);
+      size_t fits = kCacheSlots, largest = kCacheSlots;
+      for (size_t i = 0; i < cache_count_; ++i) {
+        const size_t bytes = cache_[i].usable_bytes();
+        if (bytes >= usable && (fits == kCacheSlots || bytes < cache_[fits].usable_bytes())) fits = i;
+        if (bytes < usable && (largest == kCacheSlots || bytes > cache_[largest].usable_bytes())) largest = i;
+      }
+      if (fits == kCacheSlots && (largest == kCacheSlots || cache_[largest].usable_bytes() < usable / 2)) {
+        return nullptr;
+      }
+      entry = TakeCachedLocked(fits != kCacheSlots ? fits : largest);
+    }
+    if (entry.usable_bytes() < usable) {
+      // Guarded policies: the whole mapping is inaccessible, and so is what mremap adds.
+      void* grown = Os::Remap(reinterpret_cast<void*>(entry.map_start), entry.map_bytes, usable + 2 * kGuardBytes);
+      if (grown == nullptr) {
+        Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
+        return nullptr;
+      }
+      entry = CachedMapping{reinterpret_cast<uintptr_t>(grown), usable + 2 * kGuardBytes};
+    }
+    const uintptr_t user = entry.map_start + kGuardBytes;
+    if constexpr (P::kGuardLargeObjects) {
+      if (!Os::Commit(reinterpret_cast<void*>(user), usable)) {
+        Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
+        return nullptr;
+      }
+    }
+    // The page after the request stays inaccessible as the trailing guard (guarded policies); the rest goes.
+    const uintptr_t keep_end = user + usable + kGuardBytes;
+    const uintptr_t map_end = entry.map_start + entry.map_bytes;
+    if (map_end > keep_end) Os::Release(reinterpret_cast<void*>(keep_end), map_end - keep_end);
+    if (zeroed) std::memset(reinterpret_cast<void*>(user), 0, usable);
+    return Record(LargeObject{user, usable, entry.map_start, keep_end - entry.map_start});
+  }
+
+  // A freed object's mapping goes to the cache (the oldest entries make room) or back to the OS.
+  void Retire(const LargeObject& object) {
+    CachedMapping entry{object.map_start, object.map_bytes};
+    if (entry.map_bytes > cache_limit_bytes_) {
+      Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
+      return;
+    }
+    if constexpr (P::kGuardLargeObjects) {
+      // Inaccessible before it is published: another thread may take it from the cache at once.
+      if (!Os::Revoke(reinterpret_cast<void*>(object.address), object.usable_bytes)) {
+        Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
+        return;
+      }
+    }
+    CachedMapping evicted[kCacheSlots];
+    size_t evicted_count = 0;
+    {
+      SpinLockGuard lock(lock_);
+      while (cache_count_ == kCacheSlots || cache_bytes_ + entry.map_bytes > cache_limit_bytes_) {
+        evicted[evicted_count++] = TakeCachedLocked(0);
+      }
+      cache_[cache_count_++] = entry;
+      cache_bytes_ += entry.map_bytes;
+    }
+    for (size_t i = 0; i < evicted_count; ++i) {
+      Os::Release(reinterpret_cast<void*>(evicted[i].map_start), evicted[i].map_bytes);
+    }
+  }
+
+  // Removes cache entry `i`, keeping the others oldest first.
+  CachedMapping TakeCachedLocked(size_t i) {
+    CachedMapping entry = cache_[i];
+    for (size_t j = i + 1; j < cache_count_; ++j) cache_[j - 1] = cache_[j];
+    --cache_count_;
+    cache_bytes_ -= entry.map_bytes;
+    return entry;
+  }
 
   size_t SlotOf(uintptr_t address) const {
     return static_cast<size_t>(((address >> 12) * 0x9e3779b97f4a7c15ull) >> 20) & (capacity_ - 1);
@@ -221,6 +349,10 @@ class LargeObjects {
   size_t live_bytes_ = 0;
   uint64_t allocated_total_ = 0;
   uint64_t freed_total_ = 0;
+  CachedMapping cache_[kCacheSlots];  // oldest first
+  size_t cache_count_ = 0;
+  size_t cache_bytes_ = 0;
+  size_t cache_limit_bytes_ = 0;
 };
 
 }  // namespace scalloc::internal

@@ -17,6 +17,8 @@ namespace scalloc::internal {
             "spans are reused; 100: a span is reusable as soon as one block is free)")              \
   SC_OPTION(span_cache_mib, 32, 0, 1 << 20,                                                         \
             "MiB of empty spans kept committed in the span pool before memory goes back to the OS") \
+  SC_OPTION(large_cache_mib, 32, 0, 1 << 20,                                                        \
+            "MiB of freed large-object mappings kept for reuse before memory goes back to the OS")  \
   SC_OPTION(zero_on_free, -1, -1, 1,                                                                \
             "clear small blocks when they are freed (hardened library only; -1: policy default)")   \
   SC_OPTION(stats, 0, 0, 1, "print statistics to stderr at exit")                                   \

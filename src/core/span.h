@@ -86,8 +86,8 @@ struct alignas(64) SpanMeta {
 
   // --- 2: read-mostly.
   alignas(64) std::atomic<Lab*> owner{nullptr};  // the LAB holding this span hot, else nullptr (read racily by freers)
-  uint32_t class_id = 0;                          // valid only while block_bytes != 0
-  uint32_t block_bytes = 0;                       // 0: the span holds no class (free or never used)
+  uint32_t class_id = 0;                         // valid only while block_bytes != 0
+  uint32_t block_bytes = 0;                      // 0: the span holds no class (free or never used)
   uint32_t num_blocks = 0;
   uint32_t reuse_limit_blocks = 0;  // becomes reusable when blocks in use drop below this
   uint64_t div_magic = 0;

@@ -33,10 +33,11 @@ struct Stats {
   uint64_t large_bytes = 0;
   uint64_t large_allocated_total = 0;
   uint64_t large_freed_total = 0;
-  uint64_t live_bytes = 0;       // small blocks in use * block size + large bytes
-  uint64_t committed_bytes = 0;  // spans in use + span cache + large objects
-  uint64_t resident_bytes = 0;   // the process RSS
-  uint64_t threads_bound = 0;    // LABs in use
+  uint64_t large_cache_bytes = 0;  // freed large-object mappings kept for reuse
+  uint64_t live_bytes = 0;         // small blocks in use * block size + large bytes
+  uint64_t committed_bytes = 0;    // spans in use + span cache + large objects
+  uint64_t resident_bytes = 0;     // the process RSS
+  uint64_t threads_bound = 0;      // LABs in use
 };
 
 }  // namespace scalloc::internal

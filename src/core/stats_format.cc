@@ -44,7 +44,8 @@ void FormatStatsTable(const Stats& stats, const char* mode_name, TextBuffer& out
   out.Append("  committed bytes:   ").AppendDecimal(stats.committed_bytes).AppendChar('\n');
   out.Append("  large objects:     ").AppendDecimal(stats.large_objects).Append(" (");
   out.AppendDecimal(stats.large_bytes).Append(" bytes; ").AppendDecimal(stats.large_allocated_total);
-  out.Append(" allocated, ").AppendDecimal(stats.large_freed_total).Append(" freed)\n");
+  out.Append(" allocated, ").AppendDecimal(stats.large_freed_total).Append(" freed; cache ");
+  out.AppendDecimal(stats.large_cache_bytes).Append(" bytes)\n");
   out.Append("  free spans:        ").AppendDecimal(stats.spans_free).Append(" (cache ");
   out.AppendDecimal(stats.span_cache_bytes).Append(" bytes)\n");
   out.Append("  spans ever used:   ").AppendDecimal(stats.arena_spans_ever_used).Append(" of arena ");
@@ -66,6 +67,7 @@ void FormatStatsJson(const Stats& stats, const char* mode_name, TextBuffer& out)
   out.Append(",\"large_bytes\":").AppendDecimal(stats.large_bytes);
   out.Append(",\"large_allocated_total\":").AppendDecimal(stats.large_allocated_total);
   out.Append(",\"large_freed_total\":").AppendDecimal(stats.large_freed_total);
+  out.Append(",\"large_cache_bytes\":").AppendDecimal(stats.large_cache_bytes);
   out.Append(",\"threads\":").AppendDecimal(stats.threads_bound);
   out.Append(",\"classes\":[");
   bool first = true;

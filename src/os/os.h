@@ -26,6 +26,9 @@ struct SystemOs {
   [[nodiscard]] static bool Commit(void* address, size_t size);
   // Makes a range inaccessible (PROT_NONE): a guard. Contents are discarded as by Decommit.
   [[nodiscard]] static bool Protect(void* address, size_t size);
+  // Makes a range inaccessible (PROT_NONE) and keeps its contents and resident pages, so Commit makes it usable
+  // again without page faults. False on failure.
+  [[nodiscard]] static bool Revoke(void* address, size_t size);
   // Returns the physical memory of a range to the OS; it stays accessible and reads as zero afterwards.
   static void Decommit(void* address, size_t size);
   // Maps `size` fresh zeroed, accessible bytes (for large objects); nullptr on failure.

@@ -52,6 +52,8 @@ bool SystemOs::Protect(void* address, size_t size) {
   return mprotect(address, size, PROT_NONE) == 0;
 }
 
+bool SystemOs::Revoke(void* address, size_t size) { return mprotect(address, size, PROT_NONE) == 0; }
+
 void SystemOs::Decommit(void* address, size_t size) { madvise(address, size, MADV_DONTNEED); }
 
 void* SystemOs::Map(size_t size) {

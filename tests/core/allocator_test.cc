@@ -175,6 +175,90 @@ TYPED_TEST(AllocatorTest, LargeObjectsArePageGranularAndReturnedOnFree) {
   EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
 }
 
+TYPED_TEST(AllocatorTest, FreedLargeMappingsServeLaterRequestsTrimmedOrGrownToThem) {
+  TestAllocator<TypeParam> allocator;
+  const size_t mib = size_t{1} << 20;
+  auto* p = static_cast<char*>(allocator->Alloc(4 * mib));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, 4 * mib);
+  allocator->Free(p);
+  Stats stats;
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 4 * mib + 2 * (TypeParam::kGuardLargeObjects ? kPageSize : 0));
+
+  // A smaller request takes the mapping, trimmed: the usable size is the request's, as for a fresh mapping.
+  auto* q = static_cast<char*>(allocator->Alloc(3 * mib + 1));
+  EXPECT_EQ(q, p);
+  EXPECT_EQ(allocator->UsableSize(q), 3 * mib + kPageSize);
+  std::memset(q, 2, allocator->UsableSize(q));
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 0u);
+  allocator->Free(q);
+
+  // A larger one (at most twice the size) grows it; the old contents do not matter, the size does.
+  auto* r = static_cast<char*>(allocator->Alloc(5 * mib));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(allocator->UsableSize(r), 5 * mib);
+  std::memset(r, 3, 5 * mib);
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 0u);
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 5 * mib);
+  allocator->Free(r);
+
+  // malloc_trim gives the cache back.
+  allocator->CollectStats(&stats);
+  EXPECT_GT(stats.large_cache_bytes, 0u);
+  EXPECT_GE(allocator->Trim(), 5 * mib);
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 0u);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+TYPED_TEST(AllocatorTest, ZeroedLargeAllocationIsZeroWhenItReusesAMapping) {
+  TestAllocator<TypeParam> allocator;
+  const size_t mib = size_t{1} << 20;
+  for (size_t size : {4 * mib, 2 * mib, 3 * mib + 5}) {  // fresh, trimmed, grown
+    auto* p = static_cast<unsigned char*>(allocator->AllocZeroed(1, size));
+    ASSERT_NE(p, nullptr);
+    const size_t usable = allocator->UsableSize(p);
+    for (size_t i = 0; i < usable; i += 512) ASSERT_EQ(p[i], 0) << "size " << size << " offset " << i;
+    ASSERT_EQ(p[usable - 1], 0);
+    std::memset(p, 0xab, usable);
+    allocator->Free(p);
+  }
+}
+
+TYPED_TEST(AllocatorTest, TheLargeObjectCacheKeepsToItsLimit) {
+  const size_t mib = size_t{1} << 20;
+  for (int64_t limit_mib : {0, 10}) {
+    Options options = scalloc::testing::TestOptions();
+    options.large_cache_mib = limit_mib;
+    TestAllocator<TypeParam> allocator(options);
+    std::vector<void*> blocks;
+    for (int i = 0; i < 6; ++i) blocks.push_back(allocator->Alloc(3 * mib));
+    for (void* p : blocks) allocator->Free(p);
+    Stats stats;
+    allocator->CollectStats(&stats);
+    EXPECT_LE(stats.large_cache_bytes, static_cast<size_t>(limit_mib) * mib);
+    if (limit_mib != 0) EXPECT_GT(stats.large_cache_bytes, 2 * 3 * mib);
+    // An object larger than the whole cache is never kept.
+    allocator->Free(allocator->Alloc(16 * mib));
+    Stats after;
+    allocator->CollectStats(&after);
+    EXPECT_EQ(after.large_cache_bytes, stats.large_cache_bytes);
+  }
+}
+
+TEST(LargeObjectCacheTest, ZeroOnFreeUnmapsFreedLargeObjectsInsteadOfCachingThem) {
+  Options options = scalloc::testing::TestOptions();
+  options.zero_on_free = 1;
+  TestAllocator<HardenedPolicy> allocator(options);
+  allocator->Free(allocator->Alloc(size_t{4} << 20));
+  Stats stats;
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 0u);
+}
+
 TYPED_TEST(AllocatorTest, UsableSizesDoNotDependOnThePolicy) {
   TestAllocator<FastPolicy> fast;
   TestAllocator<HardenedPolicy> hardened;

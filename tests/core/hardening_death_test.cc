@@ -293,6 +293,29 @@ TEST_F(HardeningDeathTest, LargeReallocMovesPagesAndKeepsItsGuards) {
   allocator->Free(q);
 }
 
+TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTheirGuards) {
+  Hardened allocator;
+  const size_t mib = size_t{1} << 20;
+  auto* p = static_cast<char*>(allocator->Alloc(4 * mib));
+  std::memset(p, 7, 4 * mib);
+  allocator->Free(p);
+  // Freed, the mapping waits in the cache with its pages resident but inaccessible.
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(p) = 1, DiedFromFault, "");
+  EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(p + 2 * mib), DiedFromFault, "");
+  EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(large object");
+  // Trimmed to a smaller request, then grown for a larger one: both keep a guard page on each side.
+  for (size_t size : {3 * mib, 6 * mib}) {
+    auto* q = static_cast<char*>(allocator->Alloc(size));
+    ASSERT_NE(q, nullptr);
+    const size_t usable = allocator->UsableSize(q);
+    ASSERT_EQ(usable, size);
+    std::memset(q, 1, usable);
+    EXPECT_EXIT(*reinterpret_cast<volatile char*>(q + usable) = 1, DiedFromFault, "");
+    EXPECT_EXIT(*reinterpret_cast<volatile char*>(q - 1) = 1, DiedFromFault, "");
+    allocator->Free(q);
+  }
+}
+
 // With a hook installed (tests, fuzzers), reports are observable and the operation is abandoned safely.
 std::atomic<int> g_reports{0};
 ReportKind g_last_kind;

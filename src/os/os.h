@@ -13,6 +13,7 @@ inline constexpr size_t kPageSize = 4096;
 inline constexpr int kErrnoNoMemory = 12;  // ENOMEM on Linux
 inline constexpr int kErrnoInvalid = 22;   // EINVAL on Linux
 
+// Release, Commit, Protect, Revoke and Decommit leave errno unchanged (free() must), also when they fail.
 struct SystemOs {
   // Reserves `size` bytes (a multiple of kPageSize) of address space aligned to `alignment` (a power of two
   // >= kPageSize). With `accessible`, the range is readable and writable but not accounted (MAP_NORESERVE):

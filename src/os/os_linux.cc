@@ -25,6 +25,23 @@
 extern char** environ;
 
 namespace scalloc::internal {
+namespace {
+
+// free() must leave errno as it was (POSIX 2024, glibc since 2.33), and its slow paths unmap, decommit and
+// protect memory. The calls that can run on a free path keep errno, whether they succeed or fail; callers learn
+// of failure from the return value.
+class ErrnoKeeper {
+ public:
+  ErrnoKeeper() : saved_(errno) {}
+  ~ErrnoKeeper() { errno = saved_; }
+  ErrnoKeeper(const ErrnoKeeper&) = delete;
+  ErrnoKeeper& operator=(const ErrnoKeeper&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
 
 void* SystemOs::Reserve(size_t size, size_t alignment, bool accessible) {
   // Over-reserve by the alignment and trim both ends, so the result is aligned without MAP_FIXED guesses.
@@ -43,18 +60,31 @@ void* SystemOs::Reserve(size_t size, size_t alignment, bool accessible) {
   return reinterpret_cast<void*>(aligned);
 }
 
-void SystemOs::Release(void* address, size_t size) { munmap(address, size); }
+void SystemOs::Release(void* address, size_t size) {
+  ErrnoKeeper keep;
+  munmap(address, size);
+}
 
-bool SystemOs::Commit(void* address, size_t size) { return mprotect(address, size, PROT_READ | PROT_WRITE) == 0; }
+bool SystemOs::Commit(void* address, size_t size) {
+  ErrnoKeeper keep;
+  return mprotect(address, size, PROT_READ | PROT_WRITE) == 0;
+}
 
 bool SystemOs::Protect(void* address, size_t size) {
+  ErrnoKeeper keep;
   madvise(address, size, MADV_DONTNEED);
   return mprotect(address, size, PROT_NONE) == 0;
 }
 
-bool SystemOs::Revoke(void* address, size_t size) { return mprotect(address, size, PROT_NONE) == 0; }
+bool SystemOs::Revoke(void* address, size_t size) {
+  ErrnoKeeper keep;
+  return mprotect(address, size, PROT_NONE) == 0;
+}
 
-void SystemOs::Decommit(void* address, size_t size) { madvise(address, size, MADV_DONTNEED); }
+void SystemOs::Decommit(void* address, size_t size) {
+  ErrnoKeeper keep;
+  madvise(address, size, MADV_DONTNEED);
+}
 
 void* SystemOs::Map(size_t size) {
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

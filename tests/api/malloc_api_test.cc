@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -94,6 +95,51 @@ TEST(MallocTest, FreeNullIsNoOp) {
   errno = 0;
   free(Launder<void*>(nullptr));
   EXPECT_EQ(errno, 0);
+}
+
+// free() leaves errno alone (POSIX 2024; glibc since 2.33), also when the memory calls it makes fail.
+TEST(MallocTest, FreeLeavesErrnoAlone) {
+  constexpr int kSentinel = 1789;
+  std::vector<void*> blocks;
+  for (size_t size : {16, 100, 4000, 70000, 1 << 20, (1 << 20) + 1, 5 << 20, 40 << 20}) {
+    for (int i = 0; i < 200; ++i) blocks.push_back(malloc(size < (1 << 20) ? size : size + i % 2));
+    if (size >= (1 << 20)) blocks.resize(blocks.size() - 198);  // keep two of each large size
+  }
+  for (void* p : blocks) {
+    ASSERT_NE(p, nullptr);
+    errno = kSentinel;
+    free(p);
+    ASSERT_EQ(errno, kSentinel);
+  }
+
+  // Unmapping or protecting the middle of a mapping needs one more mapping; at the process's limit the kernel
+  // refuses. Cover a large block and a page on each side with one mapping of our own, use up the limit, then
+  // free the block.
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t big = size_t{16} << 20;
+  char* block = static_cast<char*>(malloc(big - 256));
+  ASSERT_NE(block, nullptr);
+  char* first = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(block) & ~(page - 1));
+  // The block's pages, with whatever header the allocator keeps in front of it on its first page.
+  std::vector<char> saved(first, first + big);
+  ASSERT_NE(mmap(first - page, big + 2 * page, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, -1, 0),
+            MAP_FAILED);
+  std::memcpy(first, saved.data(), saved.size());
+  const int fd = memfd_create("scalloc-vma-filler", 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(page)), 0);
+  std::vector<void*> fillers;
+  for (int i = 0; i < 70000; ++i) {  // file mappings of one page never merge with their neighbours
+    void* filler = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd, 0);
+    if (filler == MAP_FAILED) break;
+    fillers.push_back(filler);
+  }
+  errno = kSentinel;
+  free(block);
+  const int after = errno;
+  for (void* filler : fillers) munmap(filler, page);
+  close(fd);
+  EXPECT_EQ(after, kSentinel);
 }
 
 TEST(MallocTest, EverySmallSizeIsSixteenByteAlignedAndUsable) {

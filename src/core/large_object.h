@@ -117,8 +117,10 @@ class LargeObjects {
         void* target = static_cast<char*>(region) + kGuardBytes;
         if (Os::MoveMapping(reinterpret_cast<void*>(object.address), object.usable_bytes, usable, target)) {
           moved = target;
+          // The guards, and whatever tail a reused cached mapping kept past the object.
+          const uintptr_t object_end = object.address + object.usable_bytes;
           Os::Release(reinterpret_cast<void*>(object.map_start), kGuardBytes);
-          Os::Release(reinterpret_cast<void*>(object.address + object.usable_bytes), kGuardBytes);
+          Os::Release(reinterpret_cast<void*>(object_end), object.map_start + object.map_bytes - object_end);
         } else {
           Os::Release(region, usable + 2 * kGuardBytes);
         }
@@ -241,10 +243,15 @@ class LargeObjects {
         return nullptr;
       }
     }
-    // The page after the request stays inaccessible as the trailing guard (guarded policies); the rest goes.
-    const uintptr_t keep_end = user + usable + kGuardBytes;
-    const uintptr_t map_end = entry.map_start + entry.map_bytes;
-    if (map_end > keep_end) Os::Release(reinterpret_cast<void*>(keep_end), map_end - keep_end);
+    // What lies past the request stays inaccessible (guarded policies: a guard of a page or more) and unused. A
+    // tail of up to a quarter of the request stays mapped with the object: unmapping it would cost a system call
+    // and a TLB shootdown on every other core for little memory. A longer one goes.
+    uintptr_t keep_end = entry.map_start + entry.map_bytes;
+    const uintptr_t min_end = user + usable + kGuardBytes;
+    if (keep_end - min_end > usable / 4) {
+      Os::Release(reinterpret_cast<void*>(min_end), keep_end - min_end);
+      keep_end = min_end;
+    }
     if (zeroed) std::memset(reinterpret_cast<void*>(user), 0, usable);
     return Record(LargeObject{user, usable, entry.map_start, keep_end - entry.map_start});
   }

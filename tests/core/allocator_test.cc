@@ -205,6 +205,18 @@ TYPED_TEST(AllocatorTest, FreedLargeMappingsServeLaterRequestsTrimmedOrGrownToTh
   EXPECT_EQ(allocator->LiveBytesForTesting(), 5 * mib);
   allocator->Free(r);
 
+  // A request a little smaller than the mapping leaves it its tail (no unmapping for a few pages); realloc and
+  // free take the whole mapping along.
+  auto* t = static_cast<char*>(allocator->Alloc(4 * mib + 100));
+  EXPECT_EQ(allocator->UsableSize(t), 4 * mib + kPageSize);
+  std::memset(t, 4, 4 * mib + 100);
+  auto* u = static_cast<char*>(allocator->Realloc(t, 9 * mib));
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u[4 * mib + 99], 4);
+  EXPECT_EQ(allocator->UsableSize(u), 9 * mib);
+  std::memset(u, 5, 9 * mib);
+  allocator->Free(u);
+
   // malloc_trim gives the cache back.
   allocator->CollectStats(&stats);
   EXPECT_GT(stats.large_cache_bytes, 0u);
@@ -217,7 +229,7 @@ TYPED_TEST(AllocatorTest, FreedLargeMappingsServeLaterRequestsTrimmedOrGrownToTh
 TYPED_TEST(AllocatorTest, ZeroedLargeAllocationIsZeroWhenItReusesAMapping) {
   TestAllocator<TypeParam> allocator;
   const size_t mib = size_t{1} << 20;
-  for (size_t size : {4 * mib, 2 * mib, 3 * mib + 5}) {  // fresh, trimmed, grown
+  for (size_t size : {4 * mib, 2 * mib, 3 * mib + 5, 3 * mib}) {  // fresh, trimmed, grown, tail kept
     auto* p = static_cast<unsigned char*>(allocator->AllocZeroed(1, size));
     ASSERT_NE(p, nullptr);
     const size_t usable = allocator->UsableSize(p);

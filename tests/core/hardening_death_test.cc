@@ -303,8 +303,9 @@ TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTh
   EXPECT_EXIT(*reinterpret_cast<volatile char*>(p) = 1, DiedFromFault, "");
   EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(p + 2 * mib), DiedFromFault, "");
   EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(large object");
-  // Trimmed to a smaller request, then grown for a larger one: both keep a guard page on each side.
-  for (size_t size : {3 * mib, 6 * mib}) {
+  // Trimmed to a smaller request, grown for a larger one, a little smaller with its tail kept: each keeps a guard
+  // page on each side.
+  for (size_t size : {3 * mib, 6 * mib, 5 * mib}) {
     auto* q = static_cast<char*>(allocator->Alloc(size));
     ASSERT_NE(q, nullptr);
     const size_t usable = allocator->UsableSize(q);
@@ -314,6 +315,15 @@ TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTh
     EXPECT_EXIT(*reinterpret_cast<volatile char*>(q - 1) = 1, DiedFromFault, "");
     allocator->Free(q);
   }
+  // realloc moves an object that kept a tail into a fresh reservation with its own guards.
+  auto* kept_tail = static_cast<char*>(allocator->Alloc(5 * mib + 1));
+  std::memset(kept_tail, 8, 5 * mib + 1);
+  auto* moved = static_cast<char*>(allocator->Realloc(kept_tail, 7 * mib));
+  ASSERT_NE(moved, nullptr);
+  EXPECT_EQ(moved[5 * mib], 8);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(moved + 7 * mib) = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(moved - 1) = 1, DiedFromFault, "");
+  allocator->Free(moved);
 }
 
 // With a hook installed (tests, fuzzers), reports are observable and the operation is abandoned safely.

@@ -1,20 +1,20 @@
 // Every misuse the hardened mode must stop, one death test each, matching the fixed report text.
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstring>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "src/core/allocator.h"
+#include "tests/support/died_from_fault.h"
 #include "tests/support/test_allocator.h"
 
 namespace scalloc::internal {
 namespace {
 
+using scalloc::testing::DiedFromFault;
 using scalloc::testing::TestAllocator;
 using Hardened = TestAllocator<HardenedPolicy>;
 
@@ -24,13 +24,6 @@ class HardeningDeathTest : public ::testing::Test {
 };
 
 alignas(64) char g_global_buffer[256];
-
-// A write to a guard page kills the process with SIGSEGV; under ASan its handler reports the fault and exits
-// with an error status instead.
-bool DiedFromFault(int status) {
-  if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGSEGV;
-  return kUseAsan && WIFEXITED(status) && WEXITSTATUS(status) != 0;
-}
 
 TEST_F(HardeningDeathTest, DoubleFreeSmallImmediate) {
   Hardened allocator;

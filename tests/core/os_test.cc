@@ -4,9 +4,8 @@
 
 #include <errno.h>
 
-#include <csignal>
-
 #include "gtest/gtest.h"
+#include "tests/support/died_from_fault.h"
 
 namespace scalloc::internal {
 namespace {
@@ -52,7 +51,7 @@ TEST(SystemOsDeathTest, RevokedMemoryFaults) {
   char* region = static_cast<char*>(SystemOs::Map(kPageSize));
   ASSERT_NE(region, nullptr);
   ASSERT_TRUE(SystemOs::Revoke(region, kPageSize));
-  EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(region), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(region), scalloc::testing::DiedFromFault, "");
   SystemOs::Release(region, kPageSize);
 }
 

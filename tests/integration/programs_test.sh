@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Well-known programs under the scalloc preload libraries, each compared with its system-malloc run: perl,
-# git (on a scratch repository with fixed dates), gcc/g++ compiling and running small programs, sqlite3 and
-# tclsh. A program that is not installed prints SKIP and does not count.
+# git (on a scratch repository with fixed dates), gcc/g++ compiling and running small programs, sqlite3,
+# tclsh and ghostscript. A program that is not installed prints SKIP and does not count.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -71,7 +71,13 @@ tcl_dicts() {
   tclsh "$IT_DATA/dict_workload.tcl"
 }
 
+# --- ghostscript (mimalloc-bench's gs workload, on a drawing of our own): the rendered pages must be identical
+gs_render() {
+  gs -q -dBATCH -dNOPAUSE -dSAFER -sDEVICE=ppmraw -r72 -o - "$IT_DATA/drawing_workload.ps" | md5sum
+}
+
 export -f perl_hashes perl_regex_sort git_commands gcc_compile_and_run gxx_compile_and_run sqlite_queries tcl_dicts
+export -f gs_render
 
 it_check_preload_active
 
@@ -115,6 +121,12 @@ if it_have tclsh; then
   it_compare tcl_dicts tcl_dicts
 else
   it_skip tclsh "not installed"
+fi
+
+if it_have gs; then
+  it_compare gs_render gs_render
+else
+  it_skip gs "not installed"
 fi
 
 it_finish

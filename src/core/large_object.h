@@ -11,6 +11,7 @@
 #ifndef SCALLOC_SRC_CORE_LARGE_OBJECT_H_
 #define SCALLOC_SRC_CORE_LARGE_OBJECT_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -154,7 +155,7 @@ class LargeObjects {
       count = cache_count_;
       for (size_t i = 0; i < count; ++i) taken[i] = cache_[i];
       cache_count_ = 0;
-      cache_bytes_ = 0;
+      cache_bytes_.store(0, std::memory_order_relaxed);
     }
     size_t released = 0;
     for (size_t i = 0; i < count; ++i) {
@@ -177,7 +178,8 @@ class LargeObjects {
   }
 
   size_t live_bytes() const { return live_bytes_; }
-  size_t cached_bytes() const { return cache_bytes_; }
+  // Read without the lock (a hint) by the span allocation path.
+  size_t cached_bytes() const { return cache_bytes_.load(std::memory_order_relaxed); }
   size_t live_count() const { return live_count_; }
   uint64_t allocated_total() const { return allocated_total_; }
   uint64_t freed_total() const { return freed_total_; }
@@ -274,11 +276,11 @@ class LargeObjects {
     size_t evicted_count = 0;
     {
       SpinLockGuard lock(lock_);
-      while (cache_count_ == kCacheSlots || cache_bytes_ + entry.map_bytes > cache_limit_bytes_) {
+      while (cache_count_ == kCacheSlots || cached_bytes() + entry.map_bytes > cache_limit_bytes_) {
         evicted[evicted_count++] = TakeCachedLocked(0);
       }
       cache_[cache_count_++] = entry;
-      cache_bytes_ += entry.map_bytes;
+      cache_bytes_.store(cached_bytes() + entry.map_bytes, std::memory_order_relaxed);
     }
     for (size_t i = 0; i < evicted_count; ++i) {
       Os::Release(reinterpret_cast<void*>(evicted[i].map_start), evicted[i].map_bytes);
@@ -290,7 +292,7 @@ class LargeObjects {
     CachedMapping entry = cache_[i];
     for (size_t j = i + 1; j < cache_count_; ++j) cache_[j - 1] = cache_[j];
     --cache_count_;
-    cache_bytes_ -= entry.map_bytes;
+    cache_bytes_.store(cached_bytes() - entry.map_bytes, std::memory_order_relaxed);
     return entry;
   }
 
@@ -358,7 +360,7 @@ class LargeObjects {
   uint64_t freed_total_ = 0;
   CachedMapping cache_[kCacheSlots];  // oldest first
   size_t cache_count_ = 0;
-  size_t cache_bytes_ = 0;
+  std::atomic<size_t> cache_bytes_{0};  // written under the lock
   size_t cache_limit_bytes_ = 0;
 };
 

@@ -261,6 +261,20 @@ TYPED_TEST(AllocatorTest, TheLargeObjectCacheKeepsToItsLimit) {
   }
 }
 
+TYPED_TEST(AllocatorTest, AGrowingHeapGivesTheLargeObjectCacheBack) {
+  TestAllocator<TypeParam> allocator;
+  allocator->Free(allocator->Alloc(size_t{4} << 20));
+  Stats stats;
+  allocator->CollectStats(&stats);
+  ASSERT_GT(stats.large_cache_bytes, 0u);
+  // Small blocks that need spans without resident memory: the cached mapping goes back first.
+  std::vector<void*> blocks;
+  for (int i = 0; i < 2000; ++i) blocks.push_back(allocator->Alloc(1000));
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 0u);
+  for (void* p : blocks) allocator->Free(p);
+}
+
 TEST(LargeObjectCacheTest, ZeroOnFreeUnmapsFreedLargeObjectsInsteadOfCachingThem) {
   Options options = scalloc::testing::TestOptions();
   options.zero_on_free = 1;

@@ -192,9 +192,12 @@ class LargeObjects {
   static constexpr size_t kCacheSlots = 8;
 
   // A freed mapping: [map_start, map_start + map_bytes), guards included (guarded policies: all inaccessible).
+  // The last object in it had the `object_bytes` after the leading guard; past them may follow the object's
+  // trailing guard and a tail it did not use (separate kernel mappings in guarded policies).
   struct CachedMapping {
     uintptr_t map_start = 0;
     size_t map_bytes = 0;
+    size_t object_bytes = 0;
     size_t usable_bytes() const { return map_bytes - 2 * kGuardBytes; }
   };
 
@@ -229,14 +232,9 @@ class LargeObjects {
       }
       entry = TakeCachedLocked(fits != kCacheSlots ? fits : largest);
     }
-    if (entry.usable_bytes() < usable) {
-      // Guarded policies: the whole mapping is inaccessible, and so is what mremap adds.
-      void* grown = Os::Remap(reinterpret_cast<void*>(entry.map_start), entry.map_bytes, usable + 2 * kGuardBytes);
-      if (grown == nullptr) {
-        Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
-        return nullptr;
-      }
-      entry = CachedMapping{reinterpret_cast<uintptr_t>(grown), usable + 2 * kGuardBytes};
+    if (entry.usable_bytes() < usable && !TryGrowCached(&entry, usable)) {
+      Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
+      return nullptr;
     }
     const uintptr_t user = entry.map_start + kGuardBytes;
     if constexpr (P::kGuardLargeObjects) {
@@ -258,9 +256,37 @@ class LargeObjects {
     return Record(LargeObject{user, usable, entry.map_start, keep_end - entry.map_start});
   }
 
+  // Grows a cached mapping to `usable` bytes between its guards, moving it if needed; the resident pages come
+  // along. False when the kernel refuses (the entry is unchanged).
+  bool TryGrowCached(CachedMapping* entry, size_t usable) {
+    if constexpr (P::kGuardLargeObjects) {
+      // The guards and the old object are separate kernel mappings (the kernel does not always merge them back
+      // when they are all inaccessible: mremap of the whole range failed with EFAULT every time in large_churn),
+      // and mremap moves only one: the object moves into a fresh reservation whose first and last pages are the
+      // new guards; what stays behind is released.
+      void* region = Os::Reserve(usable + 2 * kGuardBytes, kPageSize, /*accessible=*/false);
+      if (region == nullptr) return false;
+      const uintptr_t old_user = entry->map_start + kGuardBytes;
+      if (!Os::MoveMapping(reinterpret_cast<void*>(old_user), entry->object_bytes, usable,
+                           static_cast<char*>(region) + kGuardBytes)) {
+        Os::Release(region, usable + 2 * kGuardBytes);
+        return false;
+      }
+      const uintptr_t old_end = old_user + entry->object_bytes;
+      Os::Release(reinterpret_cast<void*>(entry->map_start), kGuardBytes);
+      Os::Release(reinterpret_cast<void*>(old_end), entry->map_start + entry->map_bytes - old_end);
+      *entry = CachedMapping{reinterpret_cast<uintptr_t>(region), usable + 2 * kGuardBytes, usable};
+    } else {
+      void* grown = Os::Remap(reinterpret_cast<void*>(entry->map_start), entry->map_bytes, usable);
+      if (grown == nullptr) return false;
+      *entry = CachedMapping{reinterpret_cast<uintptr_t>(grown), usable, usable};
+    }
+    return true;
+  }
+
   // A freed object's mapping goes to the cache (the oldest entries make room) or back to the OS.
   void Retire(const LargeObject& object) {
-    CachedMapping entry{object.map_start, object.map_bytes};
+    CachedMapping entry{object.map_start, object.map_bytes, object.usable_bytes};
     if (entry.map_bytes > cache_limit_bytes_) {
       Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
       return;

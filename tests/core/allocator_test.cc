@@ -195,10 +195,13 @@ TYPED_TEST(AllocatorTest, FreedLargeMappingsServeLaterRequestsTrimmedOrGrownToTh
   EXPECT_EQ(stats.large_cache_bytes, 0u);
   allocator->Free(q);
 
-  // A larger one (at most twice the size) grows it; the old contents do not matter, the size does.
+  // A larger one (at most twice the size) grows it, resident pages and all (their old contents show: the mapping
+  // was not made afresh).
   auto* r = static_cast<char*>(allocator->Alloc(5 * mib));
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(allocator->UsableSize(r), 5 * mib);
+  EXPECT_EQ(r[0], 2);
+  EXPECT_EQ(r[3 * mib], 2);
   std::memset(r, 3, 5 * mib);
   allocator->CollectStats(&stats);
   EXPECT_EQ(stats.large_cache_bytes, 0u);

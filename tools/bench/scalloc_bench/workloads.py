@@ -7,8 +7,8 @@ BENCH_DIR = pathlib.Path(__file__).resolve().parents[1]  # tools/bench
 
 # One source file per binary (bench_<source>), and the headers they include.
 SOURCES = [
-    "acdc", "cache_scratch", "cache_thrash", "frag", "larson", "malloc_loop", "prodcons", "realloc_large",
-    "shbench", "threadtest", "trace_replay",
+    "acdc", "cache_scratch", "cache_thrash", "frag", "large_churn", "larson", "malloc_loop", "prodcons",
+    "realloc_large", "shbench", "threadtest", "trace_replay",
 ]
 HEADERS = ["bench_common.h", "false_sharing.h"]
 
@@ -36,6 +36,11 @@ WORKLOADS = [
     Workload("acdc", "acdc", description="size/lifetime distributions, shared objects (ACDC style)"),
     Workload("frag", "frag", scalable=False, description="fill, free 90%, refill with other sizes"),
     Workload("realloc_large", "realloc_large", scalable=False, description="realloc growth 1 -> 64 MiB"),
+    Workload("large_churn", "large_churn", scalable=False,
+             description="random slots of 5..25 MiB blocks replaced, ends written (malloc-large)"),
+    Workload("large_churn_touch", "large_churn",
+             ("--touch", "--slots", "4", "--min-kib", "1024", "--max-kib", "4096", "--replacements", "1000"),
+             scalable=False, description="large_churn with 1..4 MiB blocks, every page written"),
     Workload("trace_replay", "trace_replay", scalable=False,
              description="replay of a text allocation trace"),
     Workload("malloc_loop", "malloc_loop", scalable=False,

@@ -296,8 +296,8 @@ TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTh
   EXPECT_EXIT(*reinterpret_cast<volatile char*>(p) = 1, DiedFromFault, "");
   EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(p + 2 * mib), DiedFromFault, "");
   EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(large object");
-  // Trimmed to a smaller request, grown for a larger one, a little smaller with its tail kept: each keeps a guard
-  // page on each side.
+  // Trimmed to a smaller request, a fresh mapping for a larger one (the hardened mode does not grow cached
+  // mappings), a little smaller with its tail kept: each has a guard page on each side.
   for (size_t size : {3 * mib, 6 * mib, 5 * mib}) {
     auto* q = static_cast<char*>(allocator->Alloc(size));
     ASSERT_NE(q, nullptr);

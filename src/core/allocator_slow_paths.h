@@ -326,10 +326,10 @@ SpanMeta* Allocator<P, Os>::AcquireSpan(Lab* lab, size_t class_id) {
   }
   uint32_t index = pool_.Get(lab->index);
   if (index == kNoIndex) return nullptr;
-  // A span without resident pages makes the heap grow. Cached large mappings are worth their memory only while
-  // it does not: a program that frees a big buffer and goes on allocating small objects (frag's 13 MiB pointer
-  // array) would otherwise keep both.
-  if (arena_.Meta(index)->dirty_bytes == 0 && large_.cached_bytes() != 0) large_.TrimCache();
+  // A span without resident pages makes the heap grow, which ages the cached large mappings.
+  if (arena_.Meta(index)->dirty_bytes == 0 && large_.cached_bytes() != 0) {
+    large_.NoteHeapGrowth(kSizeClassInfo[class_id].real_span_bytes);
+  }
   return PrepareFreshSpan(lab, class_id, index);
 }
 

@@ -261,7 +261,9 @@ TYPED_TEST(AllocatorTest, TheLargeObjectCacheKeepsToItsLimit) {
     Stats stats;
     allocator->CollectStats(&stats);
     EXPECT_LE(stats.large_cache_bytes, static_cast<size_t>(limit_mib) * mib);
-    if (limit_mib != 0) EXPECT_GT(stats.large_cache_bytes, 2 * 3 * mib);
+    if (limit_mib != 0) {
+      EXPECT_GT(stats.large_cache_bytes, 2 * 3 * mib);
+    }
     // An object larger than the whole cache is never kept.
     allocator->Free(allocator->Alloc(16 * mib));
     Stats after;

@@ -46,8 +46,9 @@ inline internal::Options ParsedOptionsForTrace(const TraceConfig& config, bool h
   const char* zero = hardened && config.zero_on_free ? "ZERO_ON_FREE" : "zero_on_free=-1";
   std::snprintf(text, sizeof(text),
                 "Arena_GiB=%lld,,reuse_threshold=%d:%s::span_cache_mib=%d,stats=0,verbose,LARGE_cache_mib=%d",
-                static_cast<long long>(kFuzzArenaGib), reuse, zero, config.no_span_cache ? 0 : 32,
-                config.no_large_cache ? 0 : 32);
+                static_cast<long long>(kFuzzArenaGib), reuse, zero,
+                config.no_span_cache ? 0 : static_cast<int>(internal::Options().span_cache_mib),
+                config.no_large_cache ? 0 : static_cast<int>(internal::Options().large_cache_mib));
   internal::Options parsed;
   int bad = parsed.Parse(text);
   SC_FUZZ_CHECK(bad == 0, "Options::Parse(\"%s\") found %d bad entries", text, bad);

@@ -58,7 +58,8 @@ class TraceRunner {
     WorkerPool& pool = WorkerPool::Instance();  // threads exist before any heap does
     OpStream stream(data, size);
     for (HeapFactory factory : factories_) heaps_.push_back(factory(stream.config()));
-    large_cache_limit_bytes_ = stream.config().no_large_cache ? 0 : size_t{32} << 20;
+    large_cache_limit_bytes_ = static_cast<size_t>(OptionsForTrace(stream.config(), /*hardened=*/false).large_cache_mib)
+                               << 20;
     if (options_.misuse) {
       ReportLog::Instance().Install();
       ReportLog::Instance().Clear();

@@ -103,7 +103,7 @@ class Allocator {
     size_t total;
     if (__builtin_mul_overflow(count, size, &total)) return FailNoMemory();
     // A large object is zeroed by LargeObjects, only when it reuses a cached mapping (fresh ones are zero).
-    if (total > kMaxSmallSize) return AllocLarge(total, /*zeroed=*/true);
+    if (total > kMaxSmallSize) return AllocLarge(total, kPageSize, /*zeroed=*/true);
     void* block = Alloc(total);
     if (block != nullptr) std::memset(block, 0, total);
     return block;
@@ -424,7 +424,7 @@ class Allocator {
   // --- slow paths (allocator_slow_paths.h) -----------------------------------------------------------------
   bool InitSlow();
   SC_NOINLINE void* AllocSlow(size_t size, size_t alignment);
-  SC_NOINLINE void* AllocLarge(size_t size, bool zeroed);
+  SC_NOINLINE void* AllocLarge(size_t size, size_t alignment, bool zeroed);
   void* AllocFromClass(size_t class_id, size_t alignment);
   void* RefillAndPop(Lab* lab, size_t class_id);
   SC_NOINLINE void* PopCorrupted(SpanMeta* span, void* block, void* next);

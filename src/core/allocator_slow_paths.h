@@ -90,26 +90,20 @@ void* Allocator<P, Os>::AllocSlow(size_t size, size_t alignment) {
   }
   size_t class_id;
   if (alignment <= kMinAlignment) {
-    if (size > kMaxSmallSize) {
-      void* block = large_.Alloc(size, kPageSize);
-      return block != nullptr ? block : FailNoMemory();
-    }
+    if (size > kMaxSmallSize) return AllocLarge(size, kPageSize, /*zeroed=*/false);
     class_id = SizeToClass(size);
   } else {
     class_id = alignment <= kMaxSmallSize ? AlignedSizeToClass(size, alignment) : kNumClasses;
-    if (class_id == kNumClasses) {
-      void* block = large_.Alloc(size, alignment);
-      return block != nullptr ? block : FailNoMemory();
-    }
+    if (class_id == kNumClasses) return AllocLarge(size, alignment, /*zeroed=*/false);
   }
   return AllocFromClass(class_id, alignment);
 }
 
-// A large object with the minimum alignment; it needs no LAB, only the instance.
+// A large object (`alignment` a power of two); it needs no LAB, only the instance.
 template <AllocatorPolicy P, class Os>
-void* Allocator<P, Os>::AllocLarge(size_t size, bool zeroed) {
+void* Allocator<P, Os>::AllocLarge(size_t size, size_t alignment, bool zeroed) {
   if (size > kMaxRequestBytes || !Init()) return FailNoMemory();
-  void* block = large_.Alloc(size, kPageSize, zeroed);
+  void* block = large_.Alloc(size, alignment, zeroed);
   return block != nullptr ? block : FailNoMemory();
 }
 

@@ -165,9 +165,7 @@ class LargeObjects {
         }
       }
     }
-    for (size_t i = 0; i < expired_count; ++i) {
-      Os::Release(reinterpret_cast<void*>(expired[i].map_start), expired[i].map_bytes);
-    }
+    ReleaseMappings(expired, expired_count);
   }
 
   // Unmaps the cached mappings (malloc_trim). Returns the bytes released.
@@ -181,12 +179,7 @@ class LargeObjects {
       cache_count_ = 0;
       cache_bytes_.store(0, std::memory_order_relaxed);
     }
-    size_t released = 0;
-    for (size_t i = 0; i < count; ++i) {
-      Os::Release(reinterpret_cast<void*>(taken[i].map_start), taken[i].map_bytes);
-      released += taken[i].map_bytes;
-    }
-    return released;
+    return ReleaseMappings(taken, count);
   }
 
   // Unmaps every object, the cache and the table (tests).
@@ -311,9 +304,17 @@ class LargeObjects {
       cache_[cache_count_++] = entry;
       cache_bytes_.store(cached_bytes() + entry.map_bytes, std::memory_order_relaxed);
     }
-    for (size_t i = 0; i < evicted_count; ++i) {
-      Os::Release(reinterpret_cast<void*>(evicted[i].map_start), evicted[i].map_bytes);
+    ReleaseMappings(evicted, evicted_count);
+  }
+
+  // Unmaps mappings taken out of the cache (outside the lock). Returns the bytes released.
+  static size_t ReleaseMappings(const CachedMapping* mappings, size_t count) {
+    size_t released = 0;
+    for (size_t i = 0; i < count; ++i) {
+      Os::Release(reinterpret_cast<void*>(mappings[i].map_start), mappings[i].map_bytes);
+      released += mappings[i].map_bytes;
     }
+    return released;
   }
 
   // Removes cache entry `i`, keeping the others oldest first.

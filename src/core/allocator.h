@@ -480,6 +480,7 @@ class Allocator {
   unsigned thread_key_ = 0;
   std::atomic<bool> initialized_{false};
   SpinLock init_lock_;
+  bool fork_holds_locks_ = false;  // PrepareFork took the locks (the process had threads); ParentAfterFork drops them
   Options options_;
   SpanPool<Os, P::kGuardRegions> pool_;
   LabRegistry<Os> registry_;

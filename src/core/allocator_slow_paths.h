@@ -762,8 +762,14 @@ void Allocator<P, Os>::PurgeMovedBlock(void* pointer, size_t usable) {
 
 // --- fork ---------------------------------------------------------------------------------------------------
 
+// A single-threaded process forks without taking the locks, as glibc's malloc does: no other thread can hold
+// one, and a fork from a signal handler that interrupted this thread inside the allocator (fork is
+// async-signal-safe) would otherwise wait forever for a lock its own thread holds; so would one whose signal
+// arrives while an earlier fork still holds them. The child resets the locks either way.
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::PrepareFork() {
+  fork_holds_locks_ = !Os::IsSingleThreaded();
+  if (!fork_holds_locks_) return;
   init_lock_.Lock();
   registry_.lock().Lock();
   for (ClassList& list : class_lists_) list.lock.Lock();
@@ -772,6 +778,7 @@ void Allocator<P, Os>::PrepareFork() {
 
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ParentAfterFork() {
+  if (!fork_holds_locks_) return;
   large_.lock().Unlock();
   for (ClassList& list : class_lists_) list.lock.Unlock();
   registry_.lock().Unlock();

@@ -64,6 +64,8 @@ struct SystemOs {
   static void* GetThreadKeyValue(unsigned key);
   // Registers fork handlers (pthread_atfork). May allocate: call only outside allocator locks.
   static void RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*child)());
+  // True while the process has never had a second thread (glibc's __libc_single_threaded); false when unknown.
+  static bool IsSingleThreaded();
 
   // The address of a symbol of the process's loaded libraries (dlsym): with `after_this_library`, the next
   // definition after the library this code is in (RTLD_NEXT), else the first (RTLD_DEFAULT). nullptr if none.

@@ -201,6 +201,12 @@ void SystemOs::RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*
   pthread_atfork(prepare, parent, child);
 }
 
+// glibc 2.32 and later keep this flag; it turns false at the first pthread_create and stays false. Weak, so a C
+// library without it reads as "unknown" (multi-threaded).
+extern "C" __attribute__((weak)) char __libc_single_threaded;
+
+bool SystemOs::IsSingleThreaded() { return &__libc_single_threaded != nullptr && __libc_single_threaded != 0; }
+
 void* SystemOs::FindSymbol(const char* name, bool after_this_library) {
   return dlsym(after_this_library ? RTLD_NEXT : RTLD_DEFAULT, name);
 }

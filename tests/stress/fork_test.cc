@@ -2,10 +2,12 @@
 // not inherit a held lock or a half-updated structure. Each child allocates heavily and must exit cleanly.
 
 #include <signal.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -204,6 +206,57 @@ TEST_F(ForkTest, ParentKeepsWorkingAfterForks) {
     blocks.push_back(p);
   }
   for (void* p : blocks) free(p);
+}
+
+// fork() is async-signal-safe, and glibc's malloc lets a single-threaded process fork from a signal handler
+// that interrupted malloc or free (its tst-mallocfork2): the fork must not wait for a lock the interrupted
+// code holds. The parent goes on allocating; the child only exits.
+volatile sig_atomic_t g_forks_in_handler = 0;
+volatile sig_atomic_t g_fork_handler_failed = 0;
+
+void ForkingSignalHandler(int) {
+  const int saved_errno = errno;
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    g_fork_handler_failed = 1;
+  }
+  g_forks_in_handler = g_forks_in_handler + 1;
+  errno = saved_errno;
+}
+
+// Runs in a freshly started (single-threaded) test process. Exits 0 once enough forks happened inside the
+// allocation loop; a deadlock ends in the watchdog's SIGALRM.
+[[noreturn]] void AllocateWhileSignalHandlersFork() {
+  alarm(30);
+  struct sigaction action = {};
+  action.sa_handler = ForkingSignalHandler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  if (sigaction(SIGVTALRM, &action, nullptr) != 0) _exit(2);
+  // The timer counts the process's user time, so it fires while the loop below runs (mostly inside malloc/free).
+  const itimerval every_2ms = {{0, 2000}, {0, 2000}};
+  if (setitimer(ITIMER_VIRTUAL, &every_2ms, nullptr) != 0) _exit(3);
+  constexpr int kObjects = 1009;
+  static void* objects[kObjects];
+  Rng rng(7);
+  while (g_forks_in_handler < 300) {
+    const size_t slot = rng.Below(kObjects);
+    free(objects[slot]);
+    // Up to 70,000 bytes like glibc's test: small blocks and large objects (whose paths take locks).
+    objects[slot] = malloc(rng.Below(70000));
+    if (objects[slot] == nullptr) _exit(4);
+  }
+  const itimerval off = {};
+  setitimer(ITIMER_VIRTUAL, &off, nullptr);
+  for (void* object : objects) free(object);
+  _exit(g_fork_handler_failed ? 5 : 0);
+}
+
+TEST(ForkDeathTest, SingleThreadedProcessForksFromSignalHandlerInsideMalloc) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no thread was ever created in it
+  EXPECT_EXIT(AllocateWhileSignalHandlersFork(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

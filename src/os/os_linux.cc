@@ -110,7 +110,8 @@ void SystemOs::FillRandom(void* buffer, size_t size) {
   auto* out = static_cast<unsigned char*>(buffer);
   size_t done = 0;
   while (done < size) {
-    ssize_t n = getrandom(out + done, size - done, GRND_NONBLOCK);
+    // The raw system call: glibc's getrandom() is a cancellation point, and malloc must not be one.
+    const long n = syscall(SYS_getrandom, out + done, size - done, GRND_NONBLOCK);
     if (n <= 0) break;
     done += static_cast<size_t>(n);
   }
@@ -137,9 +138,11 @@ const char* SystemOs::GetEnv(const char* name) {
   return nullptr;
 }
 
+// The raw system call, not write(): write() is a pthread cancellation point, and a thread with a cancel pending
+// would unwind out of a fatal report before its abort() (and out of malloc_stats before it printed anything).
 void SystemOs::WriteToStderr(const char* text, size_t size) {
   while (size > 0) {
-    ssize_t n = write(STDERR_FILENO, text, size);
+    const long n = syscall(SYS_write, STDERR_FILENO, text, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;
@@ -166,11 +169,12 @@ unsigned SystemOs::NumCpus() {
 }
 
 size_t SystemOs::ResidentBytes() {
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  // Raw system calls: open() and read() are cancellation points, and malloc_stats/mallinfo must not be.
+  const long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buffer[128];
-  ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-  close(fd);
+  const long n = syscall(SYS_read, fd, buffer, sizeof(buffer) - 1);
+  syscall(SYS_close, fd);
   if (n <= 0) return 0;
   buffer[n] = '\0';
   // Format: "size resident shared ..." in pages.

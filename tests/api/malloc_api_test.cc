@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -627,6 +629,39 @@ TEST(MallocStatsTest, PrintsToStderr) {
   const std::string output = ::testing::internal::GetCapturedStderr();
   EXPECT_FALSE(output.empty());
   free(keep);
+}
+
+// malloc, free and malloc_stats are not cancellation points (POSIX; glibc's tst-malloc-stats-cancellation): a
+// thread with a cancel pending gets through all of them, its first malloc included (which sets up its
+// per-thread state), prints the statistics, and is cancelled at the next real cancellation point.
+std::atomic<int> g_cancel_steps{0};
+
+void* AllocateWithCancelPending(void*) {
+  pthread_cancel(pthread_self());
+  void* small = malloc(Launder(size_t{100}));
+  g_cancel_steps = 1;
+  void* large = malloc(Launder(size_t{3} << 20));
+  g_cancel_steps = 2;
+  free(small);
+  free(large);
+  g_cancel_steps = 3;
+  malloc_stats();
+  g_cancel_steps = 4;
+  pthread_testcancel();
+  g_cancel_steps = 5;
+  return nullptr;
+}
+
+TEST(MallocTest, NotACancellationPoint) {
+  ::testing::internal::CaptureStderr();
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, nullptr, AllocateWithCancelPending, nullptr), 0);
+  void* result = nullptr;
+  ASSERT_EQ(pthread_join(thread, &result), 0);
+  const std::string output = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(result, PTHREAD_CANCELED);
+  EXPECT_EQ(g_cancel_steps.load(), 4);
+  EXPECT_FALSE(output.empty()) << "malloc_stats printed nothing";
 }
 
 }  // namespace

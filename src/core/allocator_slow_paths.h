@@ -56,7 +56,8 @@ bool Allocator<P, Os>::InitSlow() {
     char storage[200];
     TextBuffer text(storage, sizeof(storage));
     text.Append("scalloc: ").Append(P::kName).Append(" mode, arena of ");
-    text.AppendDecimal(arena_.size_bytes() >> 20).Append(" MiB at ").AppendHex(arena_.base()).AppendChar('\n');
+    text.AppendDecimal(arena_.capacity_bytes() >> 20).Append(" MiB at ").AppendHex(arena_.base());
+    text.Append(" (").AppendDecimal(arena_.size_bytes() >> 20).Append(" MiB mapped so far)\n");
     LogMessage(text.CString());
     options_.Print();
   }
@@ -774,11 +775,13 @@ void Allocator<P, Os>::PrepareFork() {
   registry_.lock().Lock();
   for (ClassList& list : class_lists_) list.lock.Lock();
   large_.lock().Lock();
+  arena_.lock().Lock();
 }
 
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ParentAfterFork() {
   if (!fork_holds_locks_) return;
+  arena_.lock().Unlock();
   large_.lock().Unlock();
   for (ClassList& list : class_lists_) list.lock.Unlock();
   registry_.lock().Unlock();
@@ -787,6 +790,7 @@ void Allocator<P, Os>::ParentAfterFork() {
 
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ChildAfterFork() {
+  arena_.lock().ResetAfterFork();
   large_.lock().ResetAfterFork();
   for (ClassList& list : class_lists_) list.lock.ResetAfterFork();
   registry_.lock().ResetAfterFork();

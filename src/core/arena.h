@@ -1,6 +1,8 @@
 // Arena: the reserved address space cut into 2 MiB virtual spans, plus the out-of-line metadata arrays indexed
 // by span number (SpanMeta, and the allocation bitmaps when the policy detects double frees). Block -> span is
-// a subtraction and a shift. Thread-safe: fresh spans are taken with one atomic add.
+// a subtraction and a shift. The address range is fixed at Init for the arena's whole capacity, but only a
+// growing prefix of it (and of the metadata arrays) is mapped (GrowableRegion says why); Contains() covers that
+// prefix only. Thread-safe: fresh spans are taken with a compare-and-swap, growth under a lock.
 #ifndef SCALLOC_SRC_CORE_ARENA_H_
 #define SCALLOC_SRC_CORE_ARENA_H_
 
@@ -10,7 +12,9 @@
 
 #include "src/base/bits.h"
 #include "src/base/compiler.h"
+#include "src/base/spin_lock.h"
 #include "src/base/tagged_index_stack.h"
+#include "src/core/growable_region.h"
 #include "src/core/size_classes.h"
 #include "src/core/span.h"
 #include "src/os/os.h"
@@ -23,6 +27,8 @@ inline constexpr size_t kBitmapWordsPerSpan = kMaxBlocksPerSpan / 64;
 // operations). A block is live iff its two bits differ. See Allocator's double-free checks.
 inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
+// Spans mapped at Init (64 MiB of address space); the mapped prefix then doubles as spans are taken.
+inline constexpr size_t kInitialArenaSpans = 32;
 // Guarded arenas (hardened mode): a PROT_NONE virtual span in front of the first span, and a PROT_NONE page on
 // each side of every metadata array. The kernel places mappings next to each other, so without them an
 // underflow out of the first span ran into the metadata arrays mapped just below the arena.
@@ -51,20 +57,23 @@ class Arena {
 
   void Release() {
     if (base_ == 0) return;
-    const size_t lead = guarded_ ? kArenaLeadGuardBytes : 0;
-    Os::Release(reinterpret_cast<void*>(base_ - lead), size_bytes_ + lead);
-    ReleaseMetadata(metas_, MetaBytes(num_spans_), guarded_);
-    if (bitmaps_ != nullptr) ReleaseMetadata(bitmaps_, BitmapBytes(num_spans_), guarded_);
+    ReleaseReservation();
     base_ = 0;
-    size_bytes_ = 0;
+    size_bytes_.store(0, std::memory_order_relaxed);
     metas_ = nullptr;
     bitmaps_ = nullptr;
     toggle_bias_ = 0;
-    num_spans_ = 0;
+    capacity_spans_ = 0;
+    mapped_spans_.store(0, std::memory_order_relaxed);
     next_fresh_.store(0, std::memory_order_relaxed);
   }
 
-  SC_ALWAYS_INLINE bool Contains(uintptr_t address) const { return address - base_ < size_bytes_; }
+  // Only the mapped prefix: the kernel may place other mappings in the given-back rest of the range. A relaxed
+  // load is enough: a thread holding a pointer into a span got it through an order that the span's growth
+  // happened before.
+  SC_ALWAYS_INLINE bool Contains(uintptr_t address) const {
+    return address - base_ < size_bytes_.load(std::memory_order_relaxed);
+  }
   SC_ALWAYS_INLINE SpanMeta* MetaOf(uintptr_t address) const { return &metas_[(address - base_) >> kVirtualSpanShift]; }
   SC_ALWAYS_INLINE uint32_t IndexOfAddress(uintptr_t address) const {
     return static_cast<uint32_t>((address - base_) >> kVirtualSpanShift);
@@ -86,24 +95,29 @@ class Arena {
            2 * size_t{group};
   }
 
-  // A never-used span, or kNoIndex when the arena is exhausted.
+  // A never-used span, or kNoIndex when the arena is exhausted (its capacity taken, or the next part of its
+  // range could not be mapped). Every index below next_fresh_ was handed out.
   uint32_t TakeFreshSpan() {
-    uint32_t index = next_fresh_.fetch_add(1, std::memory_order_relaxed);
-    if (index >= num_spans_) {
-      next_fresh_.store(num_spans_, std::memory_order_relaxed);  // keep the counter from wrapping
-      return kNoIndex;
+    uint32_t index = next_fresh_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (index >= mapped_spans_.load(std::memory_order_acquire)) {
+        if (!Grow(index + 1)) return kNoIndex;
+        index = next_fresh_.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (next_fresh_.compare_exchange_weak(index, index + 1, std::memory_order_relaxed)) return index;
     }
-    return index;
   }
 
   uintptr_t base() const { return base_; }
-  size_t size_bytes() const { return size_bytes_; }
-  uint32_t num_spans() const { return num_spans_; }
-  uint32_t spans_ever_used() const {
-    uint32_t n = next_fresh_.load(std::memory_order_relaxed);
-    return n < num_spans_ ? n : num_spans_;
-  }
+  // The mapped part (usable spans) and the capacity the address range was fixed for.
+  size_t size_bytes() const { return size_bytes_.load(std::memory_order_relaxed); }
+  uint32_t num_spans() const { return mapped_spans_.load(std::memory_order_acquire); }
+  size_t capacity_bytes() const { return size_t{capacity_spans_} << kVirtualSpanShift; }
+  uint32_t spans_ever_used() const { return next_fresh_.load(std::memory_order_relaxed); }
   bool initialized() const { return base_ != 0; }
+  // Held while the mapped prefix grows (fork handlers take it last).
+  SpinLock& lock() { return grow_lock_; }
 
  private:
   static size_t MetaBytes(size_t spans) { return AlignUp(spans * sizeof(SpanMeta), kPageSize); }
@@ -111,62 +125,109 @@ class Arena {
     return AlignUp(spans * kBitmapWordsPerSpanRecord * sizeof(uint64_t), kPageSize);
   }
 
-  // A read-write metadata array of `bytes`; `guarded`: between two PROT_NONE pages.
-  static void* ReserveMetadata(size_t bytes, bool guarded) {
-    if (!guarded) return Os::Reserve(bytes, kPageSize, /*accessible=*/true);
-    auto* raw = static_cast<char*>(Os::Reserve(bytes + 2 * kMetadataGuardBytes, kPageSize, /*accessible=*/true));
-    if (raw == nullptr) return nullptr;
-    if (!Os::Protect(raw, kMetadataGuardBytes) ||
-        !Os::Protect(raw + kMetadataGuardBytes + bytes, kMetadataGuardBytes)) {
-      Os::Release(raw, bytes + 2 * kMetadataGuardBytes);
-      return nullptr;
+  // Maps spans, metadata and bitmaps up to at least `spans` spans: doubles the mapped prefix (up to the
+  // capacity), or maps just what is needed when doubling does not fit. False when not even that can be mapped.
+  bool Grow(uint32_t spans) {
+    SpinLockGuard guard(grow_lock_);
+    const uint32_t mapped = mapped_spans_.load(std::memory_order_relaxed);
+    if (spans <= mapped) return true;
+    if (spans > capacity_spans_) return false;
+    const uint32_t doubled = mapped > capacity_spans_ - mapped ? capacity_spans_ : 2 * mapped;
+    for (uint32_t target : {doubled > spans ? doubled : spans, spans}) {
+      if (!MapPrefix(target)) continue;
+      // Metadata first, spans last, then publish: a span is usable only with its metadata mapped.
+      size_bytes_.store(size_t{target} << kVirtualSpanShift, std::memory_order_relaxed);
+      mapped_spans_.store(target, std::memory_order_release);
+      return true;
     }
-    return raw + kMetadataGuardBytes;
+    return false;
   }
-  static void ReleaseMetadata(void* array, size_t bytes, bool guarded) {
-    if (!guarded) return Os::Release(array, bytes);
-    Os::Release(static_cast<char*>(array) - kMetadataGuardBytes, bytes + 2 * kMetadataGuardBytes);
+  bool MapPrefix(uint32_t spans) {
+    return metas_region_.GrowTo(MetaBytes(spans)) &&
+           (bitmaps_ == nullptr || bitmaps_region_.GrowTo(BitmapBytes(spans))) &&
+           spans_.GrowTo(size_t{spans} << kVirtualSpanShift);
   }
 
+  // One PROT_NONE reservation holds, from low to high addresses: the metadata array, the bitmaps array (each
+  // behind a guard page when guarded), padding to a span boundary, the lead guard span (guarded) and the
+  // spans. One reservation, with the spans last, keeps the metadata's given-back ranges below the spans' much
+  // larger one, which the kernel fills first (GrowableRegion).
   bool TryReserve(size_t bytes, bool accessible, bool with_bitmaps) {
-    // An inaccessible (guarded) arena reserves a leading virtual span that is never handed out.
+    // A guarded arena (hardened mode) has a virtual span in front of the first span that is never handed out,
+    // and its metadata arrays a PROT_NONE page on each side.
     const bool guarded = !accessible;
     const size_t lead = guarded ? kArenaLeadGuardBytes : 0;
-    size_t spans = bytes >> kVirtualSpanShift;
-    void* raw = Os::Reserve(bytes + lead, kVirtualSpanBytes, accessible);
+    const size_t meta_lead = guarded ? kMetadataGuardBytes : 0;
+    const size_t spans = bytes >> kVirtualSpanShift;
+    const size_t initial = spans < kInitialArenaSpans ? spans : kInitialArenaSpans;
+    const size_t metas_footprint = meta_lead + GrowableRegion<Os>::FootprintBytes(MetaBytes(spans), guarded);
+    const size_t bitmaps_footprint =
+        with_bitmaps ? meta_lead + GrowableRegion<Os>::FootprintBytes(BitmapBytes(spans), guarded) : 0;
+    const size_t metadata_end = AlignUp(metas_footprint + bitmaps_footprint, kVirtualSpanBytes);
+    void* raw = Os::Reserve(metadata_end + lead + bytes, kVirtualSpanBytes, /*accessible=*/false);
     if (raw == nullptr) return false;
-    void* metas = ReserveMetadata(MetaBytes(spans), guarded);
-    void* bitmaps = with_bitmaps ? ReserveMetadata(BitmapBytes(spans), guarded) : nullptr;
-    if (metas == nullptr || (with_bitmaps && bitmaps == nullptr)) {
-      Os::Release(raw, bytes + lead);
-      if (metas != nullptr) ReleaseMetadata(metas, MetaBytes(spans), guarded);
-      if (bitmaps != nullptr) ReleaseMetadata(bitmaps, BitmapBytes(spans), guarded);
+    reservation_ = reinterpret_cast<uintptr_t>(raw);
+    meta_lead_ = meta_lead;
+    padding_start_ = reservation_ + metas_footprint + bitmaps_footprint;
+    padding_bytes_ = metadata_end - metas_footprint - bitmaps_footprint + lead;
+    metas_region_.Place(reservation_ + meta_lead, MetaBytes(spans), guarded);
+    if (with_bitmaps) bitmaps_region_.Place(reservation_ + metas_footprint + meta_lead, BitmapBytes(spans), guarded);
+    spans_.Place(reservation_ + metadata_end + lead, bytes, /*trailing_guard=*/false);
+    if (!metas_region_.Init(MetaBytes(initial), /*accessible=*/true) ||
+        (with_bitmaps && !bitmaps_region_.Init(BitmapBytes(initial), /*accessible=*/true)) ||
+        !spans_.Init(initial << kVirtualSpanShift, accessible)) {
+      ReleaseReservation();
       return false;
     }
-    guarded_ = guarded;
-    base_ = reinterpret_cast<uintptr_t>(raw) + lead;
-    size_bytes_ = bytes;
-    num_spans_ = static_cast<uint32_t>(spans);
+    base_ = spans_.start();
+    capacity_spans_ = static_cast<uint32_t>(spans);
+    size_bytes_.store(initial << kVirtualSpanShift, std::memory_order_relaxed);
+    mapped_spans_.store(static_cast<uint32_t>(initial), std::memory_order_release);
     // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
     // span's meta is constructed when the span is first taken (see SpanPool::Get).
-    metas_ = static_cast<SpanMeta*>(metas);
-    bitmaps_ = static_cast<std::atomic<uint64_t>*>(bitmaps);
-    toggle_bias_ = reinterpret_cast<uintptr_t>(bitmaps) - reinterpret_cast<uintptr_t>(metas) * kToggleRecordPerMeta;
+    metas_ = reinterpret_cast<SpanMeta*>(metas_region_.start());
+    bitmaps_ = with_bitmaps ? reinterpret_cast<std::atomic<uint64_t>*>(bitmaps_region_.start()) : nullptr;
+    toggle_bias_ = reinterpret_cast<uintptr_t>(bitmaps_) - reinterpret_cast<uintptr_t>(metas_) * kToggleRecordPerMeta;
     next_fresh_.store(0, std::memory_order_relaxed);
     return true;
+  }
+
+  // Unmaps what the reservation still holds: the regions' mapped parts, the guard pages in front of the
+  // metadata arrays, the padding and the lead guard span. Not the given-back ranges (other mappings may be there).
+  void ReleaseReservation() {
+    if (reservation_ == 0) return;
+    if (meta_lead_ != 0) {
+      Os::Release(reinterpret_cast<void*>(reservation_), meta_lead_);
+      if (bitmaps_region_.start() != 0) {
+        Os::Release(reinterpret_cast<void*>(bitmaps_region_.start() - meta_lead_), meta_lead_);
+      }
+    }
+    metas_region_.Release();
+    bitmaps_region_.Release();
+    spans_.Release();
+    if (padding_bytes_ != 0) Os::Release(reinterpret_cast<void*>(padding_start_), padding_bytes_);
+    reservation_ = 0;
   }
 
   static constexpr uintptr_t kToggleRecordPerMeta = kBitmapWordsPerSpanRecord * sizeof(uint64_t) / sizeof(SpanMeta);
   static_assert(kToggleRecordPerMeta * sizeof(SpanMeta) == kBitmapWordsPerSpanRecord * sizeof(uint64_t));
 
   uintptr_t base_ = 0;
-  size_t size_bytes_ = 0;
-  uintptr_t toggle_bias_ = 0;  // bitmaps_ - kToggleRecordPerMeta * metas_, modulo 2^64
+  std::atomic<size_t> size_bytes_{0};  // mapped spans times kVirtualSpanBytes
+  uintptr_t toggle_bias_ = 0;          // bitmaps_ - kToggleRecordPerMeta * metas_, modulo 2^64
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;
-  uint32_t num_spans_ = 0;
-  bool guarded_ = false;
+  uint32_t capacity_spans_ = 0;
+  std::atomic<uint32_t> mapped_spans_{0};
   std::atomic<uint32_t> next_fresh_{0};
+  uintptr_t reservation_ = 0;
+  size_t meta_lead_ = 0;
+  uintptr_t padding_start_ = 0;
+  size_t padding_bytes_ = 0;
+  GrowableRegion<Os> spans_;
+  GrowableRegion<Os> metas_region_;
+  GrowableRegion<Os> bitmaps_region_;
+  SpinLock grow_lock_;
 };
 
 }  // namespace scalloc::internal

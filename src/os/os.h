@@ -20,8 +20,11 @@ struct SystemOs {
   // pages become resident on first touch. Without, it is PROT_NONE until Commit(). Transparent huge pages are
   // disabled on the range, so touching one small block never makes 2 MiB resident. Returns nullptr on failure.
   static void* Reserve(size_t size, size_t alignment, bool accessible);
-  // Unmaps a range returned by Reserve/Map/Remap (or a page-aligned part of one).
+  // Unmaps a range returned by Reserve/Map/Remap/MapAt (or a page-aligned part of one).
   static void Release(void* address, size_t size);
+  // Maps `size` bytes exactly at `address` (page aligned), as Reserve would (accessible or PROT_NONE), only if
+  // nothing is mapped there: false when any of the range is taken or the system refuses.
+  [[nodiscard]] static bool MapAt(void* address, size_t size, bool accessible);
   // Makes a reserved range readable and writable. Contents keep their value (zero if never touched).
   // False on failure (for example the kernel's map count limit).
   [[nodiscard]] static bool Commit(void* address, size_t size);

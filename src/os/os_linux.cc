@@ -60,6 +60,21 @@ void* SystemOs::Reserve(size_t size, size_t alignment, bool accessible) {
   return reinterpret_cast<void*>(aligned);
 }
 
+bool SystemOs::MapAt(void* address, size_t size, bool accessible) {
+  ErrnoKeeper keep;
+  const int prot = accessible ? (PROT_READ | PROT_WRITE) : PROT_NONE;
+  // MAP_FIXED_NOREPLACE fails with EEXIST when the range is taken; a kernel before 4.17 treats it as a hint
+  // and may map elsewhere, which the address check below undoes.
+  void* mapped = mmap(address, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (mapped == MAP_FAILED) return false;
+  if (mapped != address) {
+    munmap(mapped, size);
+    return false;
+  }
+  madvise(address, size, MADV_NOHUGEPAGE);
+  return true;
+}
+
 void SystemOs::Release(void* address, size_t size) {
   ErrnoKeeper keep;
   munmap(address, size);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -629,6 +630,74 @@ TEST(MallocStatsTest, PrintsToStderr) {
   const std::string output = ::testing::internal::GetCapturedStderr();
   EXPECT_FALSE(output.empty());
   free(keep);
+}
+
+// A process may lower RLIMIT_AS after the allocator started (sandboxes do; glibc's tst-malloc-thread-fail sets
+// 200 MB): the allocator must not hold address space it does not use, so threads can still be created, and
+// allocation up to the limit fails with ENOMEM instead of crashing.
+size_t VirtualSizeBytes() {
+  FILE* statm = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (statm == nullptr || fscanf(statm, "%lu", &pages) != 1) pages = 0;
+  if (statm != nullptr) fclose(statm);
+  return pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+constexpr size_t kLoweredLimit = 512 * kMiB;
+constexpr int kLimitThreads = 8;
+
+constexpr size_t kBlocksPerLimitThread = 65536;  // at most 64 MiB per thread in 1 KiB blocks
+struct LimitThread {
+  std::atomic<int>* failures;
+  void* blocks[kBlocksPerLimitThread];  // set up before the limit: the test's own bookkeeping must not fail
+};
+LimitThread g_limit_threads[kLimitThreads];
+
+void* AllocateUntilFailure(void* state) {
+  auto* thread = static_cast<LimitThread*>(state);
+  size_t count = 0;
+  for (; count < kBlocksPerLimitThread; ++count) {
+    void* p = malloc(Launder(size_t{1024}));
+    if (p == nullptr) {
+      if (errno != ENOMEM) thread->failures->fetch_add(100);
+      thread->failures->fetch_add(1);
+      break;
+    }
+    memset(p, 7, 1024);
+    thread->blocks[count] = p;
+  }
+  void* large = malloc(Launder(64 * kMiB));  // more than is left under the limit with everything live
+  if (large == nullptr && errno != ENOMEM) thread->failures->fetch_add(100);
+  free(large);
+  for (size_t i = 0; i < count; ++i) free(thread->blocks[i]);
+  return nullptr;
+}
+
+[[noreturn]] void RunUnderLoweredAddressSpaceLimit() {
+  free(malloc(Launder(size_t{100})));                     // the allocator is up before the limit comes
+  if (VirtualSizeBytes() > kLoweredLimit / 2) _exit(10);  // address space held without being used
+  struct rlimit limit = {kLoweredLimit, kLoweredLimit};
+  if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(11);
+  pthread_attr_t small_stack;
+  pthread_attr_init(&small_stack);
+  pthread_attr_setstacksize(&small_stack, 256 * 1024);
+  std::atomic<int> failures{0};
+  pthread_t threads[kLimitThreads];
+  for (int i = 0; i < kLimitThreads; ++i) {
+    g_limit_threads[i].failures = &failures;
+    if (pthread_create(&threads[i], &small_stack, AllocateUntilFailure, &g_limit_threads[i]) != 0) _exit(12);
+  }
+  for (pthread_t& thread : threads) pthread_join(thread, nullptr);
+  // 8 x 64 MiB of blocks cannot all fit under 512 MiB: some threads saw ENOMEM, and none saw another error.
+  if (failures.load() == 0) _exit(13);
+  if (failures.load() >= 100) _exit(14);
+  void* after = malloc(Launder(size_t{1000}));  // everything was freed: allocation works again
+  _exit(after != nullptr ? 0 : 15);
+}
+
+TEST(MallocDeathTest, AddressSpaceLimitLoweredAfterStart) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(RunUnderLoweredAddressSpaceLimit(), ::testing::ExitedWithCode(0), "");
 }
 
 // malloc, free and malloc_stats are not cancellation points (POSIX; glibc's tst-malloc-stats-cancellation): a

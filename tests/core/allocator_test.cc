@@ -2,6 +2,8 @@
 // life cycle and the reuse threshold, remote frees, thread exit, memory return, invariants.
 #include "src/core/allocator.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -730,6 +732,59 @@ TYPED_TEST(AllocatorTest, InstancesAreIndependentAndReinitializable) {
   void* again = a->Alloc(100);
   EXPECT_TRUE(a->ArenaForTesting().Contains(reinterpret_cast<uintptr_t>(again)));
   a->Free(again);
+}
+
+// The arena fixes its whole address range at start but maps only kInitialArenaSpans spans (and their metadata);
+// taking more spans maps more. Blocks of 1 MiB take a span each.
+TYPED_TEST(AllocatorTest, ArenaMapsMoreOfItsRangeAsSpansAreTaken) {
+  TestAllocator<TypeParam> allocator;
+  const Arena<SystemOs>& arena = allocator->ArenaForTesting();
+  ASSERT_EQ(arena.size_bytes(), kInitialArenaSpans * kVirtualSpanBytes);
+  ASSERT_GT(arena.capacity_bytes(), 4 * kInitialArenaSpans * kVirtualSpanBytes);
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < 3 * kInitialArenaSpans; ++i) {
+    void* p = allocator->Alloc(kMaxSmallSize);
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(arena.Contains(reinterpret_cast<uintptr_t>(p))) << i;
+    static_cast<char*>(p)[0] = 1;
+    static_cast<char*>(p)[kMaxSmallSize - 1] = 2;
+    blocks.push_back(p);
+  }
+  EXPECT_GE(arena.spans_ever_used(), 3 * kInitialArenaSpans);
+  EXPECT_GE(arena.size_bytes(), 3 * kInitialArenaSpans * kVirtualSpanBytes);
+  EXPECT_EQ(arena.num_spans(), arena.size_bytes() / kVirtualSpanBytes);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  for (void* p : blocks) allocator->Free(p);
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+// Another mapping right after the mapped part stops the arena from growing: small requests then get mappings
+// of their own, and the foreign mapping is never taken for part of the arena.
+TYPED_TEST(AllocatorTest, ArenaBlockedFromGrowingFallsBackToMappings) {
+  TestAllocator<TypeParam> allocator;
+  const Arena<SystemOs>& arena = allocator->ArenaForTesting();
+  const uintptr_t after = arena.base() + arena.size_bytes();
+  void* foreign = mmap(reinterpret_cast<void*>(after), kPageSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  ASSERT_EQ(foreign, reinterpret_cast<void*>(after));
+  static_cast<char*>(foreign)[0] = 42;
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < 2 * kInitialArenaSpans; ++i) {
+    void* p = allocator->Alloc(kMaxSmallSize);
+    ASSERT_NE(p, nullptr) << i;
+    memset(p, static_cast<int>(i), kMaxSmallSize);
+    blocks.push_back(p);
+  }
+  EXPECT_EQ(arena.size_bytes(), kInitialArenaSpans * kVirtualSpanBytes);
+  EXPECT_FALSE(arena.Contains(after));
+  EXPECT_EQ(static_cast<char*>(foreign)[0], 42);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    EXPECT_EQ(static_cast<unsigned char*>(blocks[i])[kMaxSmallSize - 1], static_cast<unsigned char>(i));
+    allocator->Free(blocks[i]);
+  }
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+  munmap(foreign, kPageSize);
 }
 
 // The hardened fast paths reach a span's toggle words from its metadata address (one lea); the walkers and the

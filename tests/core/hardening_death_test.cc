@@ -262,6 +262,22 @@ TEST_F(HardeningDeathTest, UnderflowOutOfTheFirstSpanAndOverflowsOfMetadataFault
   allocator->Free(p);
 }
 
+// The arena maps its metadata arrays as it grows; the page after each array's mapped part stays PROT_NONE.
+TEST_F(HardeningDeathTest, MetadataGuardPagesMoveAsTheArenaGrows) {
+  Hardened allocator;
+  const Arena<SystemOs>& arena = allocator->ArenaForTesting();
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < 2 * kInitialArenaSpans; ++i) blocks.push_back(allocator->Alloc(kMaxSmallSize));
+  ASSERT_GT(arena.num_spans(), kInitialArenaSpans);
+  const uint32_t last = arena.num_spans() - 1;
+  const uintptr_t metas_end = AlignUp(reinterpret_cast<uintptr_t>(arena.Meta(last) + 1), kPageSize);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(metas_end) = 1, DiedFromFault, "");
+  const uintptr_t bitmaps_end =
+      AlignUp(reinterpret_cast<uintptr_t>(arena.OwnerToggleWord(last, 0) + kBitmapWordsPerSpanRecord), kPageSize);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(bitmaps_end) = 1, DiedFromFault, "");
+  for (void* p : blocks) allocator->Free(p);
+}
+
 TEST_F(HardeningDeathTest, LargeObjectsHaveGuardPagesOnBothSides) {
   Hardened allocator;
   auto* p = static_cast<char*>(allocator->Alloc(size_t{2} << 20));

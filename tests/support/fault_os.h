@@ -58,6 +58,9 @@ struct FaultOs : internal::SystemOs {
     return commit.ShouldFail() ? false : SystemOs::Commit(address, size);
   }
   static void* Map(size_t size) { return map.ShouldFail() ? nullptr : SystemOs::Map(size); }
+  static bool MapAt(void* address, size_t size, bool accessible) {
+    return map.ShouldFail() ? false : SystemOs::MapAt(address, size, accessible);
+  }
   static void* Remap(void* address, size_t old_size, size_t new_size) {
     return map.ShouldFail() ? nullptr : SystemOs::Remap(address, old_size, new_size);
   }

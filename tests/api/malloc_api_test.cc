@@ -622,6 +622,21 @@ TEST(MallocTrimTest, ReturnsZeroOrOne) {
   free(p);
 }
 
+TEST(MallocInfoTest, WritesXmlAndRejectsOptionsLikeGlibc) {
+  char* text = nullptr;
+  size_t length = 0;
+  FILE* stream = open_memstream(&text, &length);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(malloc_info(0, stream), 0);
+  errno = 0;
+  EXPECT_EQ(malloc_info(1, stream), EINVAL);  // glibc returns the error number and leaves errno alone
+  EXPECT_EQ(errno, 0);
+  fclose(stream);
+  ASSERT_NE(text, nullptr);
+  EXPECT_EQ(std::string(text).rfind("<malloc", 0), 0u) << text;
+  free(text);
+}
+
 TEST(MallocStatsTest, PrintsToStderr) {
   void* keep = malloc(Launder(size_t{12345}));
   ::testing::internal::CaptureStderr();

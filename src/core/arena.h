@@ -59,7 +59,7 @@ class Arena {
     if (base_ == 0) return;
     ReleaseReservation();
     base_ = 0;
-    size_bytes_.store(0, std::memory_order_relaxed);
+    __atomic_store_n(&size_bytes_, 0, __ATOMIC_RELAXED);
     metas_ = nullptr;
     bitmaps_ = nullptr;
     toggle_bias_ = 0;
@@ -68,12 +68,12 @@ class Arena {
     next_fresh_.store(0, std::memory_order_relaxed);
   }
 
-  // Only the mapped prefix: the kernel may place other mappings in the given-back rest of the range. A relaxed
-  // load is enough: a thread holding a pointer into a span got it through an order that the span's growth
-  // happened before.
-  SC_ALWAYS_INLINE bool Contains(uintptr_t address) const {
-    return address - base_ < size_bytes_.load(std::memory_order_relaxed);
-  }
+  // Only the mapped prefix: the kernel may place other mappings (our large objects among them) in the
+  // given-back rest of the range. A plain read of the bound, which only grows and is stored whole: a thread
+  // holding a pointer into a span got it through an order that the span's growth happened before, so it reads
+  // a bound that covers the span; an address beyond the bound is not a block of ours whatever bound is read.
+  // (An atomic load would cost a separate instruction on every free; a plain one folds into the compare.)
+  SC_ALWAYS_INLINE bool Contains(uintptr_t address) const { return address - base_ < size_bytes_; }
   SC_ALWAYS_INLINE SpanMeta* MetaOf(uintptr_t address) const { return &metas_[(address - base_) >> kVirtualSpanShift]; }
   SC_ALWAYS_INLINE uint32_t IndexOfAddress(uintptr_t address) const {
     return static_cast<uint32_t>((address - base_) >> kVirtualSpanShift);
@@ -111,7 +111,7 @@ class Arena {
 
   uintptr_t base() const { return base_; }
   // The mapped part (usable spans) and the capacity the address range was fixed for.
-  size_t size_bytes() const { return size_bytes_.load(std::memory_order_relaxed); }
+  size_t size_bytes() const { return __atomic_load_n(&size_bytes_, __ATOMIC_RELAXED); }
   uint32_t num_spans() const { return mapped_spans_.load(std::memory_order_acquire); }
   size_t capacity_bytes() const { return size_t{capacity_spans_} << kVirtualSpanShift; }
   uint32_t spans_ever_used() const { return next_fresh_.load(std::memory_order_relaxed); }
@@ -136,7 +136,7 @@ class Arena {
     for (uint32_t target : {doubled > spans ? doubled : spans, spans}) {
       if (!MapPrefix(target)) continue;
       // Metadata first, spans last, then publish: a span is usable only with its metadata mapped.
-      size_bytes_.store(size_t{target} << kVirtualSpanShift, std::memory_order_relaxed);
+      __atomic_store_n(&size_bytes_, size_t{target} << kVirtualSpanShift, __ATOMIC_RELAXED);
       mapped_spans_.store(target, std::memory_order_release);
       return true;
     }
@@ -181,7 +181,7 @@ class Arena {
     }
     base_ = spans_.start();
     capacity_spans_ = static_cast<uint32_t>(spans);
-    size_bytes_.store(initial << kVirtualSpanShift, std::memory_order_relaxed);
+    __atomic_store_n(&size_bytes_, initial << kVirtualSpanShift, __ATOMIC_RELAXED);
     mapped_spans_.store(static_cast<uint32_t>(initial), std::memory_order_release);
     // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
     // span's meta is constructed when the span is first taken (see SpanPool::Get).
@@ -213,7 +213,7 @@ class Arena {
   static_assert(kToggleRecordPerMeta * sizeof(SpanMeta) == kBitmapWordsPerSpanRecord * sizeof(uint64_t));
 
   uintptr_t base_ = 0;
-  std::atomic<size_t> size_bytes_{0};  // mapped spans times kVirtualSpanBytes
+  size_t size_bytes_ = 0;  // mapped spans times kVirtualSpanBytes; written with atomic stores, see Contains()
   uintptr_t toggle_bias_ = 0;          // bitmaps_ - kToggleRecordPerMeta * metas_, modulo 2^64
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;

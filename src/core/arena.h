@@ -213,8 +213,8 @@ class Arena {
   static_assert(kToggleRecordPerMeta * sizeof(SpanMeta) == kBitmapWordsPerSpanRecord * sizeof(uint64_t));
 
   uintptr_t base_ = 0;
-  size_t size_bytes_ = 0;  // mapped spans times kVirtualSpanBytes; written with atomic stores, see Contains()
-  uintptr_t toggle_bias_ = 0;          // bitmaps_ - kToggleRecordPerMeta * metas_, modulo 2^64
+  size_t size_bytes_ = 0;      // mapped spans times kVirtualSpanBytes; written with atomic stores, see Contains()
+  uintptr_t toggle_bias_ = 0;  // bitmaps_ - kToggleRecordPerMeta * metas_, modulo 2^64
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;
   uint32_t capacity_spans_ = 0;

@@ -382,13 +382,12 @@ SpanMeta* Allocator<P, Os>::PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t
   if constexpr (P::kGuardRegions) {
     // Exactly the real span is accessible; the rest of the virtual span is the guard.
     if (span->dirty_bytes < info.real_span_bytes) {
-      if (!Os::Commit(reinterpret_cast<void*>(start), info.real_span_bytes)) {
+      if (!arena_.OpenSpanRange(index, 0, info.real_span_bytes)) {
         pool_.Put(index, lab->index);
         return nullptr;
       }
     } else if (span->dirty_bytes > info.real_span_bytes) {
-      if (!Os::Protect(reinterpret_cast<void*>(start + info.real_span_bytes),
-                       span->dirty_bytes - info.real_span_bytes)) {
+      if (!arena_.CloseSpanRange(index, info.real_span_bytes, span->dirty_bytes - info.real_span_bytes)) {
         pool_.Put(index, lab->index);
         return nullptr;
       }

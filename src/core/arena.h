@@ -29,6 +29,8 @@ inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
 // Spans mapped at Init (64 MiB of address space); the mapped prefix then doubles as spans are taken.
 inline constexpr size_t kInitialArenaSpans = 32;
+// Guarded arenas with guard markers: never-used spans are prepared this many at a time (EnsureGuardMarkers).
+inline constexpr uint32_t kGuardMarkerBatchSpans = 16;
 // Guarded arenas (hardened mode): a PROT_NONE virtual span in front of the first span, and a PROT_NONE page on
 // each side of every metadata array. The kernel places mappings next to each other, so without them an
 // underflow out of the first span ran into the metadata arrays mapped just below the arena.
@@ -66,6 +68,7 @@ class Arena {
     capacity_spans_ = 0;
     mapped_spans_.store(0, std::memory_order_relaxed);
     next_fresh_.store(0, std::memory_order_relaxed);
+    marker_frontier_.store(0, std::memory_order_relaxed);
   }
 
   // Only the mapped prefix: the kernel may place other mappings (our large objects among them) in the
@@ -105,8 +108,22 @@ class Arena {
         index = next_fresh_.load(std::memory_order_relaxed);
         continue;
       }
-      if (next_fresh_.compare_exchange_weak(index, index + 1, std::memory_order_relaxed)) return index;
+      if (next_fresh_.compare_exchange_weak(index, index + 1, std::memory_order_relaxed)) {
+        if (use_guard_markers_) EnsureGuardMarkers(index);
+        return index;
+      }
     }
+  }
+
+  // Guarded arenas: makes [offset, offset + bytes) of span `index` accessible (fresh zero pages where nothing
+  // was resident), or inaccessible with its pages dropped. False on failure (nothing changed).
+  [[nodiscard]] bool OpenSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
+    void* start = reinterpret_cast<void*>(SpanStart(index) + offset);
+    return metas_[index].guarded_by_markers ? Os::RemoveGuard(start, bytes) : Os::Commit(start, bytes);
+  }
+  [[nodiscard]] bool CloseSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
+    void* start = reinterpret_cast<void*>(SpanStart(index) + offset);
+    return metas_[index].guarded_by_markers ? Os::InstallGuard(start, bytes) : Os::Protect(start, bytes);
   }
 
   uintptr_t base() const { return base_; }
@@ -120,6 +137,31 @@ class Arena {
   SpinLock& lock() { return grow_lock_; }
 
  private:
+  // Never-used spans of a guarded arena become read-write and all guard markers, a batch at a time in address
+  // order: their mapping merges with the spans before them, so the arena stays a few VMAs however many spans
+  // are in use, and a fresh span then costs one system call (removing the markers of its real span), as the
+  // PROT_NONE scheme's mprotect did. Where that fails, the batch keeps the PROT_NONE scheme (a VMA more per span).
+  void EnsureGuardMarkers(uint32_t index) {
+    if (index < marker_frontier_.load(std::memory_order_acquire)) return;
+    SpinLockGuard guard(grow_lock_);
+    const uint32_t frontier = marker_frontier_.load(std::memory_order_relaxed);
+    if (index < frontier) return;
+    const uint32_t mapped = mapped_spans_.load(std::memory_order_relaxed);
+    uint32_t end = frontier + kGuardMarkerBatchSpans > index + 1 ? frontier + kGuardMarkerBatchSpans : index + 1;
+    if (end > mapped) end = mapped;
+    void* start = reinterpret_cast<void*>(SpanStart(frontier));
+    const size_t bytes = size_t{end - frontier} << kVirtualSpanShift;
+    if (Os::Commit(start, bytes)) {
+      if (Os::InstallGuard(start, bytes)) {
+        for (uint32_t i = frontier; i < end; ++i) metas_[i].guarded_by_markers = 1;
+      } else if (!Os::Protect(start, bytes)) {
+        Os::Decommit(start, bytes);
+      }
+    }
+    // Release: a thread that reads the new frontier sees the spans' flags.
+    marker_frontier_.store(end, std::memory_order_release);
+  }
+
   static size_t MetaBytes(size_t spans) { return AlignUp(spans * sizeof(SpanMeta), kPageSize); }
   static size_t BitmapBytes(size_t spans) {
     return AlignUp(spans * kBitmapWordsPerSpanRecord * sizeof(uint64_t), kPageSize);
@@ -181,6 +223,7 @@ class Arena {
     }
     base_ = spans_.start();
     capacity_spans_ = static_cast<uint32_t>(spans);
+    use_guard_markers_ = guarded && Os::GuardMarkersSupported();
     __atomic_store_n(&size_bytes_, initial << kVirtualSpanShift, __ATOMIC_RELAXED);
     mapped_spans_.store(static_cast<uint32_t>(initial), std::memory_order_release);
     // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
@@ -218,6 +261,8 @@ class Arena {
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;
   uint32_t capacity_spans_ = 0;
+  bool use_guard_markers_ = false;            // guarded arena on a kernel with guard markers (EnsureGuardMarkers)
+  std::atomic<uint32_t> marker_frontier_{0};  // spans below it went through EnsureGuardMarkers
   std::atomic<uint32_t> mapped_spans_{0};
   std::atomic<uint32_t> next_fresh_{0};
   uintptr_t reservation_ = 0;

@@ -83,6 +83,9 @@ struct alignas(64) SpanMeta {
   // freeing into it, so another thread reviving it would share its cache lines).
   Lab* last_owner = nullptr;
   uint32_t drained_by_last_owner = 0;
+  // Guarded arenas: the virtual span is mapped read-write and its inaccessible parts are guard markers (set
+  // when the span is first taken, where the kernel has them), instead of PROT_NONE parts of the mapping.
+  uint32_t guarded_by_markers = 0;
 
   // --- 2: read-mostly.
   alignas(64) std::atomic<Lab*> owner{nullptr};  // the LAB holding this span hot, else nullptr (read racily by freers)

@@ -108,7 +108,7 @@ class SpanPool {
     void* start = reinterpret_cast<void*>(arena_->SpanStart(index));
     if constexpr (kGuarded) {
       // Back to PROT_NONE: the whole virtual span becomes a guard until it is used again.
-      if (!Os::Protect(start, meta->dirty_bytes)) {
+      if (!arena_->CloseSpanRange(index, 0, meta->dirty_bytes)) {
         Os::Decommit(start, meta->dirty_bytes);
         return;  // keeps dirty_bytes: the prefix stays accessible, which Get()'s users handle
       }

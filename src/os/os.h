@@ -33,6 +33,14 @@ struct SystemOs {
   // Makes a range inaccessible (PROT_NONE) and keeps its contents and resident pages, so Commit makes it usable
   // again without page faults. False on failure.
   [[nodiscard]] static bool Revoke(void* address, size_t size);
+  // Guard markers (Linux 6.13+, MADV_GUARD_INSTALL/REMOVE): pages of a read-write private mapping that fault on
+  // access without changing the mapping's protection, so guarding a range does not split the mapping into
+  // more VMAs (the process's map count is limited: vm.max_map_count). Probed once.
+  static bool GuardMarkersSupported();
+  // Drops the pages of [address, address + size) and puts guard markers on them. False on failure.
+  [[nodiscard]] static bool InstallGuard(void* address, size_t size);
+  // Removes the guard markers of a range: it reads as fresh zero pages. False on failure.
+  [[nodiscard]] static bool RemoveGuard(void* address, size_t size);
   // Returns the physical memory of a range to the OS; it stays accessible and reads as zero afterwards.
   static void Decommit(void* address, size_t size);
   // Maps `size` fresh zeroed, accessible bytes (for large objects); nullptr on failure.

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -89,6 +90,39 @@ bool SystemOs::Protect(void* address, size_t size) {
   ErrnoKeeper keep;
   madvise(address, size, MADV_DONTNEED);
   return mprotect(address, size, PROT_NONE) == 0;
+}
+
+namespace {
+// Not in older kernel headers; the values are the kernel's ABI.
+constexpr int kMadviseGuardInstall = 102;
+constexpr int kMadviseGuardRemove = 103;
+}  // namespace
+
+bool SystemOs::GuardMarkersSupported() {
+  static std::atomic<int> state{0};  // 0: not probed yet, 1: supported, 2: not supported
+  int known = state.load(std::memory_order_relaxed);
+  if (known != 0) return known == 1;
+  ErrnoKeeper keep;
+  void* page = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  bool supported = false;
+  if (page != MAP_FAILED) {
+    supported = madvise(page, kPageSize, kMadviseGuardInstall) == 0;
+    munmap(page, kPageSize);
+  }
+  state.store(supported ? 1 : 2, std::memory_order_relaxed);
+  return supported;
+}
+
+bool SystemOs::InstallGuard(void* address, size_t size) {
+  ErrnoKeeper keep;
+  // Installing markers zaps the range's pages: the old contents never come back (tested by
+  // HardeningDeathTest.ReturnedSpansFaultAndComeBackZeroed).
+  return madvise(address, size, kMadviseGuardInstall) == 0;
+}
+
+bool SystemOs::RemoveGuard(void* address, size_t size) {
+  ErrnoKeeper keep;
+  return madvise(address, size, kMadviseGuardRemove) == 0;
 }
 
 bool SystemOs::Revoke(void* address, size_t size) {

@@ -2,6 +2,7 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -9,12 +10,14 @@
 #include "gtest/gtest.h"
 #include "src/core/allocator.h"
 #include "tests/support/died_from_fault.h"
+#include "tests/support/fault_os.h"
 #include "tests/support/test_allocator.h"
 
 namespace scalloc::internal {
 namespace {
 
 using scalloc::testing::DiedFromFault;
+using scalloc::testing::FaultOs;
 using scalloc::testing::TestAllocator;
 using Hardened = TestAllocator<HardenedPolicy>;
 
@@ -24,6 +27,15 @@ class HardeningDeathTest : public ::testing::Test {
 };
 
 alignas(64) char g_global_buffer[256];
+
+size_t CountMappings() {
+  FILE* maps = fopen("/proc/self/maps", "r");
+  if (maps == nullptr) return 0;
+  size_t lines = 0;
+  for (int c; (c = fgetc(maps)) != EOF;) lines += c == '\n';
+  fclose(maps);
+  return lines;
+}
 
 TEST_F(HardeningDeathTest, DoubleFreeSmallImmediate) {
   Hardened allocator;
@@ -212,12 +224,13 @@ TEST_F(HardeningDeathTest, CorruptedSpanMetadataIsReported) {
   span->class_id ^= 1;
 }
 
-TEST_F(HardeningDeathTest, LinearOverflowOutOfASpanFaultsInsideTheVirtualSpan) {
-  // Fill a span and overflow from its last block byte by byte. 128 KiB and 1 MiB blocks would fill the 2 MiB
-  // virtual span exactly without the page the size-class table keeps free for the guard.
+// Fills a span and overflows from its last block byte by byte. 128 KiB and 1 MiB blocks would fill the 2 MiB
+// virtual span exactly without the page the size-class table keeps free for the guard.
+template <class Os>
+void ExpectLinearOverflowsOutOfSpansToFault() {
   for (size_t block_bytes : {size_t{2048}, size_t{128} << 10, size_t{1} << 20}) {
     SCOPED_TRACE(block_bytes);
-    Hardened allocator;
+    TestAllocator<HardenedPolicy, Os> allocator;
     void* first = allocator->Alloc(block_bytes);
     SpanMeta* span = allocator->SpanOfForTesting(first);
     char* last = static_cast<char*>(first);
@@ -236,6 +249,80 @@ TEST_F(HardeningDeathTest, LinearOverflowOutOfASpanFaultsInsideTheVirtualSpan) {
         },
         DiedFromFault, "");
   }
+}
+
+TEST_F(HardeningDeathTest, LinearOverflowOutOfASpanFaultsInsideTheVirtualSpan) {
+  ExpectLinearOverflowsOutOfSpansToFault<SystemOs>();
+}
+
+// The same where the kernel has no guard markers: the guards are PROT_NONE parts of the arena's mapping.
+TEST_F(HardeningDeathTest, LinearOverflowFaultsWithoutGuardMarkers) {
+  FaultOs::guard_markers = false;
+  ExpectLinearOverflowsOutOfSpansToFault<FaultOs>();
+  FaultOs::DisableAll();
+}
+
+// A span given back to the span pool (its blocks all freed, the pool's cache full) is inaccessible until it
+// is used again, and then reads as zeros; with and without guard markers.
+template <class Os>
+void ExpectReturnedSpansToFaultAndComeBackZeroed() {
+  TestAllocator<HardenedPolicy, Os> allocator;
+  // Blocks of 1 MiB take a span each; 64 of them overflow the 32 MiB span cache when freed.
+  std::vector<char*> blocks;
+  for (int i = 0; i < 64; ++i) {
+    auto* p = static_cast<char*>(allocator->Alloc(kMaxSmallSize));
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 0x5a, 4096);
+    blocks.push_back(p);
+  }
+  for (char* p : blocks) allocator->Free(p);
+  Stats stats;
+  allocator->CollectStats(&stats);
+  ASSERT_GT(stats.spans_free, stats.span_cache_bytes / kMaxSmallSize);
+
+  // The spans freed once the cache was full went back to the OS.
+  char* returned = nullptr;
+  for (char* p : blocks) {
+    if (allocator->SpanOfForTesting(p)->dirty_bytes == 0) returned = p;
+  }
+  ASSERT_NE(returned, nullptr);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(returned) = 1, DiedFromFault, "");
+  std::vector<char*> again;
+  for (int i = 0; i < 64; ++i) {
+    auto* p = static_cast<char*>(allocator->Alloc(kMaxSmallSize));
+    ASSERT_NE(p, nullptr);
+    // (The first bytes of a block reused from a free list hold the link it had; the rest is what was written.)
+    for (size_t offset = 512; offset < 4096; offset += 512) ASSERT_TRUE(p[offset] == 0 || p[offset] == 0x5a);
+    again.push_back(p);
+  }
+  bool saw_zeroed_reuse = false;
+  for (char* p : again) saw_zeroed_reuse |= p == returned && p[512] == 0;
+  EXPECT_TRUE(saw_zeroed_reuse) << "the returned span was not reused, or came back with its old contents";
+  for (char* p : again) allocator->Free(p);
+}
+
+TEST_F(HardeningDeathTest, ReturnedSpansFaultAndComeBackZeroed) {
+  ExpectReturnedSpansToFaultAndComeBackZeroed<SystemOs>();
+}
+
+TEST_F(HardeningDeathTest, ReturnedSpansFaultAndComeBackZeroedWithoutGuardMarkers) {
+  FaultOs::guard_markers = false;
+  ExpectReturnedSpansToFaultAndComeBackZeroed<FaultOs>();
+  FaultOs::DisableAll();
+}
+
+// With guard markers the hardened arena stays a handful of mappings however many spans are in use, so a big
+// heap does not run into vm.max_map_count (65,530 by default: two VMAs per PROT_NONE-guarded span ended
+// allocation near 2 GiB of 64-byte blocks).
+TEST(HardenedArenaTest, GuardMarkersKeepTheMappingCountFlat) {
+  if (!SystemOs::GuardMarkersSupported()) GTEST_SKIP() << "the kernel has no guard markers";
+  TestAllocator<HardenedPolicy> allocator;
+  const size_t before = CountMappings();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) blocks.push_back(allocator->Alloc(kMaxSmallSize));
+  for (int i = 0; i < 2000; ++i) blocks.push_back(allocator->Alloc(static_cast<size_t>(16 + i % 4000)));
+  EXPECT_LT(CountMappings(), before + 16) << "spans in use: " << allocator->ArenaForTesting().spans_ever_used();
+  for (void* p : blocks) allocator->Free(p);
 }
 
 TEST_F(HardeningDeathTest, UnderflowOutOfTheFirstSpanAndOverflowsOfMetadataFault) {

@@ -43,12 +43,15 @@ struct FaultOs : internal::SystemOs {
   static inline FaultPoint commit;
   static inline FaultPoint map;
   static inline size_t address_space_limit = SIZE_MAX;
+  // false: behave like a kernel without guard markers (guarded arenas fall back to PROT_NONE parts).
+  static inline bool guard_markers = true;
 
   static void DisableAll() {
     reserve.Disable();
     commit.Disable();
     map.Disable();
     address_space_limit = SIZE_MAX;
+    guard_markers = true;
   }
 
   static void* Reserve(size_t size, size_t alignment, bool accessible) {
@@ -56,6 +59,10 @@ struct FaultOs : internal::SystemOs {
   }
   static bool Commit(void* address, size_t size) {
     return commit.ShouldFail() ? false : SystemOs::Commit(address, size);
+  }
+  // Making span memory accessible is a commit, whether by mprotect or by removing guard markers.
+  static bool RemoveGuard(void* address, size_t size) {
+    return commit.ShouldFail() ? false : SystemOs::RemoveGuard(address, size);
   }
   static void* Map(size_t size) { return map.ShouldFail() ? nullptr : SystemOs::Map(size); }
   static bool MapAt(void* address, size_t size, bool accessible) {
@@ -68,6 +75,7 @@ struct FaultOs : internal::SystemOs {
     return map.ShouldFail() ? false : SystemOs::MoveMapping(address, old_size, new_size, target);
   }
   static size_t AddressSpaceLimit() { return address_space_limit; }
+  static bool GuardMarkersSupported() { return guard_markers && SystemOs::GuardMarkersSupported(); }
 };
 
 }  // namespace scalloc::testing

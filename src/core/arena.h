@@ -117,13 +117,19 @@ class Arena {
 
   // Guarded arenas: makes [offset, offset + bytes) of span `index` accessible (fresh zero pages where nothing
   // was resident), or inaccessible with its pages dropped. False on failure (nothing changed).
+  // The caller owns the span.
   [[nodiscard]] bool OpenSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
+    SpanMeta& meta = metas_[index];
+    if (meta.guard_scheme == kGuardMarkersToRemove) {
+      if (!Os::RemoveGuard(reinterpret_cast<void*>(SpanStart(index)), kVirtualSpanBytes)) return false;
+      meta.guard_scheme = kGuardByProtection;
+    }
     void* start = reinterpret_cast<void*>(SpanStart(index) + offset);
-    return metas_[index].guarded_by_markers ? Os::RemoveGuard(start, bytes) : Os::Commit(start, bytes);
+    return meta.guard_scheme == kGuardByMarkers ? Os::RemoveGuard(start, bytes) : Os::Commit(start, bytes);
   }
   [[nodiscard]] bool CloseSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
     void* start = reinterpret_cast<void*>(SpanStart(index) + offset);
-    return metas_[index].guarded_by_markers ? Os::InstallGuard(start, bytes) : Os::Protect(start, bytes);
+    return metas_[index].guard_scheme == kGuardByMarkers ? Os::InstallGuard(start, bytes) : Os::Protect(start, bytes);
   }
 
   uintptr_t base() const { return base_; }
@@ -151,12 +157,14 @@ class Arena {
     if (end > mapped) end = mapped;
     void* start = reinterpret_cast<void*>(SpanStart(frontier));
     const size_t bytes = size_t{end - frontier} << kVirtualSpanShift;
-    if (Os::Commit(start, bytes)) {
-      if (Os::InstallGuard(start, bytes)) {
-        for (uint32_t i = frontier; i < end; ++i) metas_[i].guarded_by_markers = 1;
-      } else if (!Os::Protect(start, bytes)) {
-        Os::Decommit(start, bytes);
-      }
+    // Markers first, while the spans are still PROT_NONE: where they cannot be installed (a process that called
+    // mlockall: the kernel refuses markers in locked mappings) nothing has changed, and making the batch
+    // read-write first would have made a locked mapping populate all of it.
+    if (Os::InstallGuard(start, bytes)) {
+      GuardScheme scheme = kGuardByMarkers;
+      if (!Os::Commit(start, bytes))
+        scheme = Os::RemoveGuard(start, bytes) ? kGuardByProtection : kGuardMarkersToRemove;
+      for (uint32_t i = frontier; i < end; ++i) metas_[i].guard_scheme = scheme;
     }
     // Release: a thread that reads the new frontier sees the spans' flags.
     marker_frontier_.store(end, std::memory_order_release);

@@ -67,6 +67,15 @@ struct Lab;
 //   3  remote freers': the remote word they CAS.
 // Lines 0 and 2 sit in different 128-byte pairs, so the adjacent-line prefetcher does not pull the owner's line
 // into a remote freer's cache either.
+// Guarded arenas: how a span's inaccessible parts are kept (Arena::EnsureGuardMarkers).
+enum GuardScheme : uint32_t {
+  kGuardByProtection = 0,  // PROT_NONE parts of the arena's mapping (kernels without guard markers)
+  kGuardByMarkers = 1,     // the virtual span is read-write; its inaccessible parts are guard markers
+  // Markers were installed but the span could not be made read-write, nor the markers removed: the span is
+  // PROT_NONE with markers, which its first opening removes (then kGuardByProtection).
+  kGuardMarkersToRemove = 2,
+};
+
 struct alignas(64) SpanMeta {
   // --- 0: the owner's line (written only by the owning LAB while hot, or under span-pool/list protocols).
   void* free_list = nullptr;  // local free list head (links encoded by the policy)
@@ -83,9 +92,8 @@ struct alignas(64) SpanMeta {
   // freeing into it, so another thread reviving it would share its cache lines).
   Lab* last_owner = nullptr;
   uint32_t drained_by_last_owner = 0;
-  // Guarded arenas: the virtual span is mapped read-write and its inaccessible parts are guard markers (set
-  // when the span is first taken, where the kernel has them), instead of PROT_NONE parts of the mapping.
-  uint32_t guarded_by_markers = 0;
+  // Guarded arenas: how the span's inaccessible parts are kept (a GuardScheme, set before first use).
+  uint32_t guard_scheme = 0;
 
   // --- 2: read-mostly.
   alignas(64) std::atomic<Lab*> owner{nullptr};  // the LAB holding this span hot, else nullptr (read racily by freers)

@@ -770,6 +770,7 @@ template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::PrepareFork() {
   fork_holds_locks_ = !Os::IsSingleThreaded();
   if (!fork_holds_locks_) return;
+  Os::LockStdioForFork();  // before any allocator lock: see Os::LockStdioForFork
   init_lock_.Lock();
   registry_.lock().Lock();
   for (ClassList& list : class_lists_) list.lock.Lock();
@@ -785,6 +786,7 @@ void Allocator<P, Os>::ParentAfterFork() {
   for (ClassList& list : class_lists_) list.lock.Unlock();
   registry_.lock().Unlock();
   init_lock_.Unlock();
+  Os::UnlockStdioInParent();
 }
 
 template <AllocatorPolicy P, class Os>

@@ -77,6 +77,13 @@ struct SystemOs {
   static void RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*child)());
   // True while the process has never had a second thread (glibc's __libc_single_threaded); false when unknown.
   static bool IsSingleThreaded();
+  // glibc's stdio list lock, for the allocator's fork handlers: fork() takes it after the handlers ran, and a
+  // thread that flushes all streams holds it while it waits for one stream's lock, whose holder may be inside
+  // malloc (getline) waiting for a lock the forking thread took in its handler. Taking the list lock before
+  // the allocator's locks makes the order the one glibc's own malloc uses. (It is recursive: fork's own
+  // acquisition nests.) The child needs no unlock: fork resets the lock there. No-ops without glibc.
+  static void LockStdioForFork();
+  static void UnlockStdioInParent();
 
   // The address of a symbol of the process's loaded libraries (dlsym): with `after_this_library`, the next
   // definition after the library this code is in (RTLD_NEXT), else the first (RTLD_DEFAULT). nullptr if none.

@@ -258,6 +258,18 @@ void SystemOs::RegisterForkHandlers(void (*prepare)(), void (*parent)(), void (*
 // library without it reads as "unknown" (multi-threaded).
 extern "C" __attribute__((weak)) char __libc_single_threaded;
 
+// Exported by glibc since 2.2.5 (libio); weak, so another C library leaves them null.
+extern "C" __attribute__((weak)) void _IO_list_lock();
+extern "C" __attribute__((weak)) void _IO_list_unlock();
+
+void SystemOs::LockStdioForFork() {
+  if (&_IO_list_lock != nullptr && &_IO_list_unlock != nullptr) _IO_list_lock();
+}
+
+void SystemOs::UnlockStdioInParent() {
+  if (&_IO_list_lock != nullptr && &_IO_list_unlock != nullptr) _IO_list_unlock();
+}
+
 bool SystemOs::IsSingleThreaded() { return &__libc_single_threaded != nullptr && __libc_single_threaded != 0; }
 
 void* SystemOs::FindSymbol(const char* name, bool after_this_library) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -206,6 +207,79 @@ TEST_F(ForkTest, ParentKeepsWorkingAfterForks) {
     blocks.push_back(p);
   }
   for (void* p : blocks) free(p);
+}
+
+// glibc's stdio and fork: a thread inside getline() holds its stream's lock while it allocates, a thread in
+// fflush(NULL) holds the stream-list lock while it waits for that stream, and fork() takes the stream-list lock
+// after the fork handlers ran. Fork handlers that took the allocator's locks first closed the cycle (glibc's
+// tst-malloc-fork-deadlock hung about one run in eight). Runs in a child process so that a deadlock fails the
+// test instead of hanging it.
+constexpr int kLongLineBytes = 1536 * 1024;  // getline grows its buffer into large objects (a lock)
+
+int ReadFlushAndForkConcurrently(const char* path) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      FILE* file = fopen(path, "r");
+      if (file == nullptr) {
+        failures.fetch_add(1);
+        return;
+      }
+      while (!stop.load(std::memory_order_relaxed)) {
+        rewind(file);
+        char* line = nullptr;  // a fresh buffer each time: getline allocates with the stream locked
+        size_t capacity = 0;
+        if (getline(&line, &capacity, file) != kLongLineBytes) failures.fetch_add(1);
+        free(line);
+      }
+      fclose(file);
+    });
+  }
+  threads.emplace_back([&] {
+    while (!stop.load(std::memory_order_relaxed)) fflush(nullptr);
+  });
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        const pid_t pid = fork();
+        if (pid == 0) _exit(0);
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) failures.fetch_add(1);
+      }
+    });
+  }
+  usleep(2 * 1000 * 1000);
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  return failures.load() == 0 ? 0 : 1;
+}
+
+TEST(ForkStdioTest, ForkWhileStreamsAreReadAndFlushed) {
+  char path[] = "/tmp/scalloc-fork-stdio-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string line(kLongLineBytes - 1, 'x');
+  line += '\n';
+  ASSERT_EQ(write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  close(fd);
+  const pid_t child = fork();
+  if (child == 0) _exit(ReadFlushAndForkConcurrently(path));
+  ASSERT_GT(child, 0);
+  int status = 0;
+  pid_t done = 0;
+  for (int waited_ms = 0; waited_ms < 30000 && done == 0; waited_ms += 50) {
+    done = waitpid(child, &status, WNOHANG);
+    if (done == 0) usleep(50 * 1000);
+  }
+  if (done == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+  }
+  unlink(path);
+  ASSERT_NE(done, 0) << "deadlock: the child did not finish in 30 s";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << DescribeStatus(status);
 }
 
 // fork() is async-signal-safe, and glibc's malloc lets a single-threaded process fork from a signal handler

@@ -59,14 +59,13 @@ class Arena {
 
   void Release() {
     if (base_ == 0) return;
-    ReleaseReservation();
+    ReleaseRegions();
     base_ = 0;
     __atomic_store_n(&size_bytes_, 0, __ATOMIC_RELAXED);
     metas_ = nullptr;
     bitmaps_ = nullptr;
     toggle_bias_ = 0;
     capacity_spans_ = 0;
-    mapped_spans_.store(0, std::memory_order_relaxed);
     next_fresh_.store(0, std::memory_order_relaxed);
     marker_frontier_.store(0, std::memory_order_relaxed);
   }
@@ -103,7 +102,7 @@ class Arena {
   uint32_t TakeFreshSpan() {
     uint32_t index = next_fresh_.load(std::memory_order_relaxed);
     for (;;) {
-      if (index >= mapped_spans_.load(std::memory_order_acquire)) {
+      if (index >= num_spans()) {
         if (!Grow(index + 1)) return kNoIndex;
         index = next_fresh_.load(std::memory_order_relaxed);
         continue;
@@ -135,7 +134,10 @@ class Arena {
   uintptr_t base() const { return base_; }
   // The mapped part (usable spans) and the capacity the address range was fixed for.
   size_t size_bytes() const { return __atomic_load_n(&size_bytes_, __ATOMIC_RELAXED); }
-  uint32_t num_spans() const { return mapped_spans_.load(std::memory_order_acquire); }
+  // Acquire: pairs with Grow's release, so the new spans' metadata mapping is seen with them.
+  uint32_t num_spans() const {
+    return static_cast<uint32_t>(__atomic_load_n(&size_bytes_, __ATOMIC_ACQUIRE) >> kVirtualSpanShift);
+  }
   size_t capacity_bytes() const { return size_t{capacity_spans_} << kVirtualSpanShift; }
   uint32_t spans_ever_used() const { return next_fresh_.load(std::memory_order_relaxed); }
   bool initialized() const { return base_ != 0; }
@@ -152,7 +154,7 @@ class Arena {
     SpinLockGuard guard(grow_lock_);
     const uint32_t frontier = marker_frontier_.load(std::memory_order_relaxed);
     if (index < frontier) return;
-    const uint32_t mapped = mapped_spans_.load(std::memory_order_relaxed);
+    const uint32_t mapped = num_spans();
     uint32_t end = frontier + kGuardMarkerBatchSpans > index + 1 ? frontier + kGuardMarkerBatchSpans : index + 1;
     if (end > mapped) end = mapped;
     void* start = reinterpret_cast<void*>(SpanStart(frontier));
@@ -162,8 +164,9 @@ class Arena {
     // read-write first would have made a locked mapping populate all of it.
     if (Os::InstallGuard(start, bytes)) {
       GuardScheme scheme = kGuardByMarkers;
-      if (!Os::Commit(start, bytes))
+      if (!Os::Commit(start, bytes)) {
         scheme = Os::RemoveGuard(start, bytes) ? kGuardByProtection : kGuardMarkersToRemove;
+      }
       for (uint32_t i = frontier; i < end; ++i) metas_[i].guard_scheme = scheme;
     }
     // Release: a thread that reads the new frontier sees the spans' flags.
@@ -179,15 +182,14 @@ class Arena {
   // capacity), or maps just what is needed when doubling does not fit. False when not even that can be mapped.
   bool Grow(uint32_t spans) {
     SpinLockGuard guard(grow_lock_);
-    const uint32_t mapped = mapped_spans_.load(std::memory_order_relaxed);
+    const uint32_t mapped = num_spans();
     if (spans <= mapped) return true;
     if (spans > capacity_spans_) return false;
     const uint32_t doubled = mapped > capacity_spans_ - mapped ? capacity_spans_ : 2 * mapped;
     for (uint32_t target : {doubled > spans ? doubled : spans, spans}) {
       if (!MapPrefix(target)) continue;
       // Metadata first, spans last, then publish: a span is usable only with its metadata mapped.
-      __atomic_store_n(&size_bytes_, size_t{target} << kVirtualSpanShift, __ATOMIC_RELAXED);
-      mapped_spans_.store(target, std::memory_order_release);
+      __atomic_store_n(&size_bytes_, size_t{target} << kVirtualSpanShift, __ATOMIC_RELEASE);
       return true;
     }
     return false;
@@ -210,30 +212,30 @@ class Arena {
     const size_t meta_lead = guarded ? kMetadataGuardBytes : 0;
     const size_t spans = bytes >> kVirtualSpanShift;
     const size_t initial = spans < kInitialArenaSpans ? spans : kInitialArenaSpans;
-    const size_t metas_footprint = meta_lead + GrowableRegion<Os>::FootprintBytes(MetaBytes(spans), guarded);
+    const size_t metas_footprint = GrowableRegion<Os>::FootprintBytes(meta_lead, MetaBytes(spans), guarded);
     const size_t bitmaps_footprint =
-        with_bitmaps ? meta_lead + GrowableRegion<Os>::FootprintBytes(BitmapBytes(spans), guarded) : 0;
+        with_bitmaps ? GrowableRegion<Os>::FootprintBytes(meta_lead, BitmapBytes(spans), guarded) : 0;
     const size_t metadata_end = AlignUp(metas_footprint + bitmaps_footprint, kVirtualSpanBytes);
-    void* raw = Os::Reserve(metadata_end + lead + bytes, kVirtualSpanBytes, /*accessible=*/false);
-    if (raw == nullptr) return false;
-    reservation_ = reinterpret_cast<uintptr_t>(raw);
-    meta_lead_ = meta_lead;
-    padding_start_ = reservation_ + metas_footprint + bitmaps_footprint;
-    padding_bytes_ = metadata_end - metas_footprint - bitmaps_footprint + lead;
-    metas_region_.Place(reservation_ + meta_lead, MetaBytes(spans), guarded);
-    if (with_bitmaps) bitmaps_region_.Place(reservation_ + metas_footprint + meta_lead, BitmapBytes(spans), guarded);
-    spans_.Place(reservation_ + metadata_end + lead, bytes, /*trailing_guard=*/false);
+    auto raw = reinterpret_cast<uintptr_t>(Os::Reserve(metadata_end + lead + bytes, kVirtualSpanBytes,
+                                                       /*accessible=*/false));
+    if (raw == 0) return false;
+    metas_region_.Place(raw + meta_lead, meta_lead, MetaBytes(spans), guarded);
+    if (with_bitmaps) {
+      bitmaps_region_.Place(raw + metas_footprint + meta_lead, meta_lead, BitmapBytes(spans), guarded);
+    }
+    // The spans' lead is the padding to the span boundary plus the lead guard span.
+    const size_t spans_lead = metadata_end - metas_footprint - bitmaps_footprint + lead;
+    spans_.Place(raw + metadata_end + lead, spans_lead, bytes, /*trailing_guard=*/false);
     if (!metas_region_.Init(MetaBytes(initial), /*accessible=*/true) ||
         (with_bitmaps && !bitmaps_region_.Init(BitmapBytes(initial), /*accessible=*/true)) ||
         !spans_.Init(initial << kVirtualSpanShift, accessible)) {
-      ReleaseReservation();
+      ReleaseRegions();
       return false;
     }
     base_ = spans_.start();
     capacity_spans_ = static_cast<uint32_t>(spans);
     use_guard_markers_ = guarded && Os::GuardMarkersSupported();
-    __atomic_store_n(&size_bytes_, initial << kVirtualSpanShift, __ATOMIC_RELAXED);
-    mapped_spans_.store(static_cast<uint32_t>(initial), std::memory_order_release);
+    __atomic_store_n(&size_bytes_, initial << kVirtualSpanShift, __ATOMIC_RELEASE);
     // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
     // span's meta is constructed when the span is first taken (see SpanPool::Get).
     metas_ = reinterpret_cast<SpanMeta*>(metas_region_.start());
@@ -243,40 +245,25 @@ class Arena {
     return true;
   }
 
-  // Unmaps what the reservation still holds: the regions' mapped parts, the guard pages in front of the
-  // metadata arrays, the padding and the lead guard span. Not the given-back ranges (other mappings may be there).
-  void ReleaseReservation() {
-    if (reservation_ == 0) return;
-    if (meta_lead_ != 0) {
-      Os::Release(reinterpret_cast<void*>(reservation_), meta_lead_);
-      if (bitmaps_region_.start() != 0) {
-        Os::Release(reinterpret_cast<void*>(bitmaps_region_.start() - meta_lead_), meta_lead_);
-      }
-    }
+  // Unmaps what the regions hold; not their given-back ranges (other mappings may be there).
+  void ReleaseRegions() {
     metas_region_.Release();
     bitmaps_region_.Release();
     spans_.Release();
-    if (padding_bytes_ != 0) Os::Release(reinterpret_cast<void*>(padding_start_), padding_bytes_);
-    reservation_ = 0;
   }
 
   static constexpr uintptr_t kToggleRecordPerMeta = kBitmapWordsPerSpanRecord * sizeof(uint64_t) / sizeof(SpanMeta);
   static_assert(kToggleRecordPerMeta * sizeof(SpanMeta) == kBitmapWordsPerSpanRecord * sizeof(uint64_t));
 
   uintptr_t base_ = 0;
-  size_t size_bytes_ = 0;      // mapped spans times kVirtualSpanBytes; written with atomic stores, see Contains()
+  size_t size_bytes_ = 0;      // mapped spans times kVirtualSpanBytes; atomic stores, plain read in Contains()
   uintptr_t toggle_bias_ = 0;  // bitmaps_ - kToggleRecordPerMeta * metas_, modulo 2^64
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;
   uint32_t capacity_spans_ = 0;
   bool use_guard_markers_ = false;            // guarded arena on a kernel with guard markers (EnsureGuardMarkers)
   std::atomic<uint32_t> marker_frontier_{0};  // spans below it went through EnsureGuardMarkers
-  std::atomic<uint32_t> mapped_spans_{0};
   std::atomic<uint32_t> next_fresh_{0};
-  uintptr_t reservation_ = 0;
-  size_t meta_lead_ = 0;
-  uintptr_t padding_start_ = 0;
-  size_t padding_bytes_ = 0;
   GrowableRegion<Os> spans_;
   GrowableRegion<Os> metas_region_;
   GrowableRegion<Os> bitmaps_region_;

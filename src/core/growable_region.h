@@ -25,17 +25,20 @@ class GrowableRegion {
  public:
   constexpr GrowableRegion() = default;
 
-  // The bytes a region of `capacity` occupies in its reservation: with `trailing_guard`, one more page for the
-  // PROT_NONE page that follows the mapped prefix and moves along as it grows.
-  static constexpr size_t FootprintBytes(size_t capacity, bool trailing_guard) {
-    return capacity + (trailing_guard ? kPageSize : 0);
+  // The bytes a region occupies in its reservation: `lead` PROT_NONE bytes in front of it (a guard, or padding
+  // the caller needs), its capacity and, with `trailing_guard`, the PROT_NONE page that follows the mapped prefix
+  // and moves along as it grows.
+  static constexpr size_t FootprintBytes(size_t lead, size_t capacity, bool trailing_guard) {
+    return lead + capacity + (trailing_guard ? kPageSize : 0);
   }
 
-  // Takes over [start, start + FootprintBytes(capacity, trailing_guard)) of a PROT_NONE reservation the caller
-  // made. Until Init it holds all of it (Release unmaps all of it).
-  void Place(uintptr_t start, size_t capacity, bool trailing_guard) {
-    SC_CHECK(start % kPageSize == 0 && capacity % kPageSize == 0);
+  // Takes over [start - lead, start - lead + FootprintBytes(lead, capacity, trailing_guard)) of a PROT_NONE
+  // reservation the caller made. Until Init it holds all of it (Release unmaps all of it); the lead stays
+  // PROT_NONE for the region's life.
+  void Place(uintptr_t start, size_t lead, size_t capacity, bool trailing_guard) {
+    SC_CHECK(start % kPageSize == 0 && lead % kPageSize == 0 && capacity % kPageSize == 0);
     start_ = start;
+    lead_ = lead;
     capacity_ = capacity;
     guard_ = trailing_guard ? kPageSize : 0;
     mapped_ = capacity;
@@ -72,22 +75,21 @@ class GrowableRegion {
     return true;
   }
 
-  // Unmaps what the region holds (its mapped prefix and guard page); never the given-back rest, which other
-  // mappings may occupy by now.
+  // Unmaps what the region holds (its lead, mapped prefix and guard page); never the given-back rest, which
+  // other mappings may occupy by now.
   void Release() {
     if (start_ == 0) return;
-    Os::Release(reinterpret_cast<void*>(start_), mapped_ + guard_);
+    Os::Release(reinterpret_cast<void*>(start_ - lead_), lead_ + mapped_ + guard_);
     start_ = 0;
     mapped_ = 0;
     capacity_ = 0;
   }
 
   uintptr_t start() const { return start_; }
-  size_t mapped_bytes() const { return mapped_; }
-  size_t capacity() const { return capacity_; }
 
  private:
   uintptr_t start_ = 0;
+  size_t lead_ = 0;
   size_t capacity_ = 0;
   size_t guard_ = 0;
   size_t mapped_ = 0;

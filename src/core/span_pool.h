@@ -107,7 +107,7 @@ class SpanPool {
     if (meta->dirty_bytes == 0) return;
     void* start = reinterpret_cast<void*>(arena_->SpanStart(index));
     if constexpr (kGuarded) {
-      // Back to PROT_NONE: the whole virtual span becomes a guard until it is used again.
+      // The whole virtual span becomes a guard (PROT_NONE or guard markers) until it is used again.
       if (!arena_->CloseSpanRange(index, 0, meta->dirty_bytes)) {
         Os::Decommit(start, meta->dirty_bytes);
         return;  // keeps dirty_bytes: the prefix stays accessible, which Get()'s users handle

@@ -43,6 +43,7 @@ using testing_util::Escape;
 using testing_util::FillPattern;
 using testing_util::IsAligned;
 using testing_util::Launder;
+using testing_util::VirtualMemoryBytes;
 
 constexpr size_t kMinAlignment = 16;
 constexpr size_t kMiB = size_t{1} << 20;
@@ -650,14 +651,6 @@ TEST(MallocStatsTest, PrintsToStderr) {
 // A process may lower RLIMIT_AS after the allocator started (sandboxes do; glibc's tst-malloc-thread-fail sets
 // 200 MB): the allocator must not hold address space it does not use, so threads can still be created, and
 // allocation up to the limit fails with ENOMEM instead of crashing.
-size_t VirtualSizeBytes() {
-  FILE* statm = fopen("/proc/self/statm", "r");
-  unsigned long pages = 0;
-  if (statm == nullptr || fscanf(statm, "%lu", &pages) != 1) pages = 0;
-  if (statm != nullptr) fclose(statm);
-  return pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
 constexpr size_t kLoweredLimit = 512 * kMiB;
 constexpr int kLimitThreads = 8;
 
@@ -689,8 +682,8 @@ void* AllocateUntilFailure(void* state) {
 }
 
 [[noreturn]] void RunUnderLoweredAddressSpaceLimit() {
-  free(malloc(Launder(size_t{100})));                     // the allocator is up before the limit comes
-  if (VirtualSizeBytes() > kLoweredLimit / 2) _exit(10);  // address space held without being used
+  free(malloc(Launder(size_t{100})));                       // the allocator is up before the limit comes
+  if (VirtualMemoryBytes() > kLoweredLimit / 2) _exit(10);  // address space held without being used
   struct rlimit limit = {kLoweredLimit, kLoweredLimit};
   if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(11);
   pthread_attr_t small_stack;

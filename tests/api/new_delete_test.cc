@@ -24,6 +24,7 @@ using testing_util::Address;
 using testing_util::Escape;
 using testing_util::IsAligned;
 using testing_util::Launder;
+using testing_util::VirtualMemoryBytes;
 
 constexpr size_t kMiB = size_t{1} << 20;
 const size_t kSizes[] = {0, 1, 16, 100, 256, 1000, 4096, 70000, kMiB + 3, 5 * kMiB};
@@ -273,17 +274,6 @@ void ReleaseReserveHandler() {
   free(g_reserve);
   g_reserve = nullptr;
   std::set_new_handler(nullptr);
-}
-
-// Virtual memory size of this process in bytes, read without allocating.
-size_t VirtualMemoryBytes() {
-  char buffer[128] = {};
-  const int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) return 0;
-  const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  return strtoull(buffer, nullptr, 10) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
 // A real out-of-memory condition (an address-space limit just above current use) that the handler resolves

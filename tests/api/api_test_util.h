@@ -5,12 +5,10 @@
 #ifndef TESTS_API_API_TEST_UTIL_H_
 #define TESTS_API_API_TEST_UTIL_H_
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
+
+#include "tests/support/proc_statm.h"
 
 namespace scalloc {
 namespace testing_util {
@@ -29,16 +27,8 @@ inline uintptr_t Address(const void* p) { return Launder(reinterpret_cast<uintpt
 
 inline bool IsAligned(const void* p, size_t alignment) { return Address(p) % alignment == 0; }
 
-// Virtual memory size of this process in bytes (first field of /proc/self/statm), read without allocating.
-inline size_t VirtualMemoryBytes() {
-  char buffer[128] = {};
-  const int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) return 0;
-  const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  return strtoull(buffer, nullptr, 10) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
+// Virtual memory size of this process in bytes, read without allocating.
+inline size_t VirtualMemoryBytes() { return scalloc::testing::ProcStatmBytes(0); }
 
 // Deterministic byte pattern so contents checks after realloc/reuse can tell blocks apart.
 inline unsigned char PatternByte(size_t seed, size_t i) {

@@ -3,33 +3,20 @@
 
 #ifndef TESTS_STRESS_STRESS_UTIL_H_
 #define TESTS_STRESS_STRESS_UTIL_H_
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+
+#include "tests/support/proc_statm.h"
 
 namespace scalloc {
 namespace stress {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-// Resident set size of this process in bytes (second field of /proc/self/statm). Reads with plain syscalls
-// so the measurement itself does not allocate.
-inline size_t ResidentBytes() {
-  char buffer[128] = {};
-  const int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) return 0;
-  const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  char* rest = nullptr;
-  strtoull(buffer, &rest, 10);  // total program size, not needed
-  return strtoull(rest, nullptr, 10) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
+// Resident set size of this process in bytes, read without allocating.
+inline size_t ResidentBytes() { return scalloc::testing::ProcStatmBytes(1); }
 
 inline size_t ToMiB(size_t bytes) { return bytes / kMiB; }
 

@@ -3,6 +3,7 @@
 
 #ifndef TESTS_STRESS_STRESS_UTIL_H_
 #define TESTS_STRESS_STRESS_UTIL_H_
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

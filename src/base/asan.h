@@ -22,6 +22,12 @@
 
 namespace scalloc::internal {
 
+#if defined(SC_HAS_ASAN)
+inline constexpr bool kAsanBuild = true;
+#else
+inline constexpr bool kAsanBuild = false;
+#endif
+
 // Bytes at the start of a free block that stay addressable: the free-list link lives there.
 inline constexpr size_t kFreeLinkBytes = 8;
 

@@ -588,6 +588,9 @@ void Allocator<P, Os>::RetireSpan(SpanMeta* span) {
       words[1].store(0, std::memory_order_relaxed);
     }
   }
+  // ASan builds: the span leaves the pool clean, so the poisoning of its free blocks cannot outlive it (its next
+  // class may place blocks elsewhere, and a released arena's range may become someone else's mapping).
+  AsanUnpoison(reinterpret_cast<void*>(start), span->bump - start);
   span->block_bytes = 0;
   span->free_list = nullptr;
   span->owner.store(nullptr, std::memory_order_relaxed);

@@ -189,6 +189,16 @@ void Allocator<P, Os>::ReleaseAllForTesting() {
   Os::DeleteThreadKey(thread_key_);
   large_.ReleaseAll();
   registry_.Release();
+  // ASan builds: spans still in use carry the poisoning of their free blocks; the kernel may hand the released
+  // range to the next mapping (of this process's next instance, say), which must not inherit it. Retired spans
+  // were cleaned by RetireSpan, and unpoisoning costs a shadow write per 8 bytes, so only live spans' blocks.
+  if constexpr (kAsanBuild) {
+    for (uint32_t index = 0; index < arena_.spans_ever_used(); ++index) {
+      const SpanMeta* span = arena_.Meta(index);
+      const uintptr_t start = arena_.SpanStart(index);
+      if (span->block_bytes != 0) AsanUnpoison(reinterpret_cast<void*>(start), span->bump - start);
+    }
+  }
   arena_.Release();
   initialized_.store(false, std::memory_order_release);
 }

@@ -57,7 +57,11 @@ bool Allocator<P, Os>::InitSlow() {
     TextBuffer text(storage, sizeof(storage));
     text.Append("scalloc: ").Append(P::kName).Append(" mode, arena of ");
     text.AppendDecimal(arena_.capacity_bytes() >> 20).Append(" MiB at ").AppendHex(arena_.base());
-    text.Append(" (").AppendDecimal(arena_.size_bytes() >> 20).Append(" MiB mapped so far)\n");
+    if (arena_.sparse()) {
+      text.Append(" (sparse under the address-space limit: real spans mapped one by one)\n");
+    } else {
+      text.Append(" (").AppendDecimal(arena_.size_bytes() >> 20).Append(" MiB mapped so far)\n");
+    }
     LogMessage(text.CString());
     options_.Print();
   }
@@ -396,7 +400,17 @@ SpanMeta* Allocator<P, Os>::PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t
   } else {
     // A cached span that held a bigger class: give the tail back when it is worth a system call.
     constexpr uint32_t kTrimTailBytes = 64 * 1024;
-    if (span->dirty_bytes >= info.real_span_bytes + kTrimTailBytes) {
+    if (arena_.sparse()) {
+      // Only the real span is mapped, and a tail worth a system call is unmapped (address space is the limit).
+      if (!arena_.MapSpanPrefix(index, info.real_span_bytes)) {
+        pool_.Put(index, lab->index);
+        return nullptr;
+      }
+      if (span->mapped_bytes >= info.real_span_bytes + kTrimTailBytes) {
+        arena_.UnmapSpanTail(index, info.real_span_bytes);
+        if (span->dirty_bytes > info.real_span_bytes) span->dirty_bytes = info.real_span_bytes;
+      }
+    } else if (span->dirty_bytes >= info.real_span_bytes + kTrimTailBytes) {
       Os::Decommit(reinterpret_cast<void*>(start + info.real_span_bytes), span->dirty_bytes - info.real_span_bytes);
       span->dirty_bytes = info.real_span_bytes;
     }

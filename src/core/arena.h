@@ -2,7 +2,9 @@
 // by span number (SpanMeta, and the allocation bitmaps when the policy detects double frees). Block -> span is
 // a subtraction and a shift. The address range is fixed at Init for the arena's whole capacity, but only a
 // growing prefix of it (and of the metadata arrays) is mapped (GrowableRegion says why); Contains() covers that
-// prefix only. Thread-safe: fresh spans are taken with a compare-and-swap, growth under a lock.
+// prefix only. Under an address-space limit the arena is sparse: only real spans are mapped, one mapping each,
+// and the rest of every virtual span is a hole (TryReserveSparse says why and where). Thread-safe: fresh spans
+// are taken with a compare-and-swap, growth under a lock.
 #ifndef SCALLOC_SRC_CORE_ARENA_H_
 #define SCALLOC_SRC_CORE_ARENA_H_
 
@@ -27,6 +29,10 @@ inline constexpr size_t kBitmapWordsPerSpan = kMaxBlocksPerSpan / 64;
 // operations). A block is live iff its two bits differ. See Allocator's double-free checks.
 inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
+// A sparse arena's span count is bounded as a dense one's is by the terabyte default: 2 TiB of range.
+inline constexpr size_t kMaxSparseSpans = size_t{1} << 20;
+// Candidate ranges a sparse arena checks before it settles for a dense one.
+inline constexpr unsigned kSparseRangeAttempts = 4;
 // Spans mapped at Init (64 MiB of address space); the mapped prefix then doubles as spans are taken.
 inline constexpr size_t kInitialArenaSpans = 32;
 // Guarded arenas with guard markers: never-used spans are prepared this many at a time (EnsureGuardMarkers).
@@ -36,6 +42,10 @@ inline constexpr uint32_t kGuardMarkerBatchSpans = 16;
 // underflow out of the first span ran into the metadata arrays mapped just below the arena.
 inline constexpr size_t kArenaLeadGuardBytes = kVirtualSpanBytes;
 inline constexpr size_t kMetadataGuardBytes = kPageSize;
+// Sparse arenas stay inside [kSparseLowestAddress, kSparseHighestAddress): above the low executable and brk
+// heap of a non-PIE program, below the top of a 47-bit user address space.
+inline constexpr uintptr_t kSparseLowestAddress = uintptr_t{1} << 32;
+inline constexpr uintptr_t kSparseHighestAddress = uintptr_t{1} << 47;
 
 template <class Os>
 class Arena {
@@ -46,6 +56,7 @@ class Arena {
   // halves and retries). `accessible`: reserve read-write (fast mode) instead of PROT_NONE (guarded mode).
   [[nodiscard]] bool Init(size_t requested_bytes, bool accessible, bool with_bitmaps) {
     size_t limit = Os::AddressSpaceLimit();
+    if (limit != SIZE_MAX && TryReserveSparse(requested_bytes, limit, !accessible, with_bitmaps)) return true;
     size_t bytes = requested_bytes;
     // Under an address-space limit take a quarter: the rest is for libraries, stacks and large objects, and
     // small requests fall back to direct mappings when the arena is full (Allocator::AllocFromClass).
@@ -66,6 +77,7 @@ class Arena {
     bitmaps_ = nullptr;
     toggle_bias_ = 0;
     capacity_spans_ = 0;
+    sparse_ = false;
     next_fresh_.store(0, std::memory_order_relaxed);
     marker_frontier_.store(0, std::memory_order_relaxed);
   }
@@ -117,7 +129,10 @@ class Arena {
   // Guarded arenas: makes [offset, offset + bytes) of span `index` accessible (fresh zero pages where nothing
   // was resident), or inaccessible with its pages dropped. False on failure (nothing changed).
   // The caller owns the span.
+  // Sparse arenas: opening maps the span up to offset + bytes, closing unmaps from offset on (a range that ends
+  // where the mapping does); the holes fault as PROT_NONE would.
   [[nodiscard]] bool OpenSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
+    if (sparse_) return MapSpanPrefix(index, offset + bytes);
     SpanMeta& meta = metas_[index];
     if (meta.guard_scheme == kGuardMarkersToRemove) {
       if (!Os::RemoveGuard(reinterpret_cast<void*>(SpanStart(index)), kVirtualSpanBytes)) return false;
@@ -127,9 +142,35 @@ class Arena {
     return meta.guard_scheme == kGuardByMarkers ? Os::RemoveGuard(start, bytes) : Os::Commit(start, bytes);
   }
   [[nodiscard]] bool CloseSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
+    if (sparse_) {
+      UnmapSpanTail(index, offset);
+      return true;
+    }
     void* start = reinterpret_cast<void*>(SpanStart(index) + offset);
     return metas_[index].guard_scheme == kGuardByMarkers ? Os::InstallGuard(start, bytes) : Os::Protect(start, bytes);
   }
+
+  // Sparse arenas: maps span `index` read-write up to `bytes` (a page multiple; fresh zero pages past what was
+  // mapped). False, with nothing changed, when the address-space limit or another mapping is in the way.
+  // The caller owns the span.
+  [[nodiscard]] bool MapSpanPrefix(uint32_t index, size_t bytes) {
+    SpanMeta& meta = metas_[index];
+    if (bytes <= meta.mapped_bytes) return true;
+    if (!Os::MapAt(reinterpret_cast<void*>(SpanStart(index) + meta.mapped_bytes), bytes - meta.mapped_bytes,
+                   /*accessible=*/true)) {
+      return false;
+    }
+    meta.mapped_bytes = static_cast<uint32_t>(bytes);
+    return true;
+  }
+  // Sparse arenas: unmaps span `index` from `keep` bytes on, which gives their address space back too.
+  void UnmapSpanTail(uint32_t index, size_t keep) {
+    SpanMeta& meta = metas_[index];
+    if (meta.mapped_bytes <= keep) return;
+    Os::Release(reinterpret_cast<void*>(SpanStart(index) + keep), meta.mapped_bytes - keep);
+    meta.mapped_bytes = static_cast<uint32_t>(keep);
+  }
+  bool sparse() const { return sparse_; }
 
   uintptr_t base() const { return base_; }
   // The mapped part (usable spans) and the capacity the address range was fixed for.
@@ -197,7 +238,7 @@ class Arena {
   bool MapPrefix(uint32_t spans) {
     return metas_region_.GrowTo(MetaBytes(spans)) &&
            (bitmaps_ == nullptr || bitmaps_region_.GrowTo(BitmapBytes(spans))) &&
-           spans_.GrowTo(size_t{spans} << kVirtualSpanShift);
+           (sparse_ || spans_.GrowTo(size_t{spans} << kVirtualSpanShift));
   }
 
   // One PROT_NONE reservation holds, from low to high addresses: the metadata array, the bitmaps array (each
@@ -235,18 +276,123 @@ class Arena {
     base_ = spans_.start();
     capacity_spans_ = static_cast<uint32_t>(spans);
     use_guard_markers_ = guarded && Os::GuardMarkersSupported();
-    __atomic_store_n(&size_bytes_, initial << kVirtualSpanShift, __ATOMIC_RELEASE);
+    Publish(initial, with_bitmaps);
+    return true;
+  }
+
+  // The last step of a reservation: the metadata arrays' addresses and the initial mapped span count.
+  void Publish(size_t initial_spans, bool with_bitmaps) {
+    __atomic_store_n(&size_bytes_, initial_spans << kVirtualSpanShift, __ATOMIC_RELEASE);
     // The metadata pages are fresh zero pages; SpanMeta's all-zero pattern is not its default state, so each
     // span's meta is constructed when the span is first taken (see SpanPool::Get).
     metas_ = reinterpret_cast<SpanMeta*>(metas_region_.start());
     bitmaps_ = with_bitmaps ? reinterpret_cast<std::atomic<uint64_t>*>(bitmaps_region_.start()) : nullptr;
     toggle_bias_ = reinterpret_cast<uintptr_t>(bitmaps_) - reinterpret_cast<uintptr_t>(metas_) * kToggleRecordPerMeta;
     next_fresh_.store(0, std::memory_order_relaxed);
+  }
+
+  // Under an address-space limit every mapped byte counts, so a dense arena, which maps whole 2 MiB virtual spans,
+  // fits only limit/4 of them: 64-byte blocks ran out at 69 MiB under a 4 GB limit. A sparse arena maps each
+  // span's real span alone (64 KiB for the small classes), so the limit, not the span count, bounds the heap.
+  // Its range (metadata arrays, then enough spans for the limit filled with the smallest real spans) is larger
+  // than the limit and so cannot be reserved; it is chosen instead where the kernel will not place mappings. The
+  // kernel places them next to existing ones (top-down below the libraries, or bottom-up in the legacy layout)
+  // and under the limit they cannot reach further than the limit, so the range starts the limit's size beyond
+  // the place of a probe mapping, on the side away from where new mappings go. Its given-back parts (the
+  // metadata's unmapped rest, the spans' holes) then stay free, which matters: the metadata grows into its rest,
+  // and Contains() covers the holes, so a mapping placed in one would be taken for part of a span. The range is
+  // checked to be free at Init (mapped PROT_NONE and unmapped again, a piece at a time, as the limit allows).
+  // False, with nothing kept, when any of it fails; Init then makes a dense arena of limit/4.
+  bool TryReserveSparse(size_t requested_bytes, size_t limit, bool guarded, bool with_bitmaps) {
+    size_t spans = requested_bytes >> kVirtualSpanShift;
+    if (spans > limit / kTargetRealSpanBytes) spans = limit / kTargetRealSpanBytes;
+    if (spans > kMaxSparseSpans) spans = kMaxSparseSpans;
+    if (spans < kMinArenaSpans) return false;
+    const size_t meta_lead = guarded ? kMetadataGuardBytes : 0;
+    const size_t metas_footprint = GrowableRegion<Os>::FootprintBytes(meta_lead, MetaBytes(spans), guarded);
+    const size_t bitmaps_footprint =
+        with_bitmaps ? GrowableRegion<Os>::FootprintBytes(meta_lead, BitmapBytes(spans), guarded) : 0;
+    const size_t metadata_bytes = AlignUp(metas_footprint + bitmaps_footprint, kVirtualSpanBytes);
+    const size_t total = metadata_bytes + (spans << kVirtualSpanShift);
+    uintptr_t start = 0;
+    for (unsigned attempt = 0; attempt < kSparseRangeAttempts && start == 0; ++attempt) {
+      start = SparseRangeStart(metadata_bytes, total, limit, attempt);
+      if (start == 0) return false;
+      if (!RangeIsFree(start, total, limit)) start = 0;
+    }
+    if (start == 0) return false;
+    // The metadata arrays' reservation, at the start of the range; the regions give back what they do not map.
+    if (!Os::MapAt(reinterpret_cast<void*>(start), metadata_bytes, /*accessible=*/false)) return false;
+    metas_region_.Place(start + meta_lead, meta_lead, MetaBytes(spans), guarded);
+    if (with_bitmaps) {
+      bitmaps_region_.Place(start + metas_footprint + meta_lead, meta_lead, BitmapBytes(spans), guarded);
+    }
+    // The padding between the arrays and the spans belongs to neither region and stays unmapped.
+    const size_t padding = metadata_bytes - metas_footprint - bitmaps_footprint;
+    if (padding != 0) Os::Release(reinterpret_cast<void*>(start + metas_footprint + bitmaps_footprint), padding);
+    const size_t initial = spans < kInitialArenaSpans ? spans : kInitialArenaSpans;
+    if (!metas_region_.Init(MetaBytes(initial), /*accessible=*/true) ||
+        (with_bitmaps && !bitmaps_region_.Init(BitmapBytes(initial), /*accessible=*/true))) {
+      ReleaseRegions();
+      return false;
+    }
+    base_ = start + metadata_bytes;
+    capacity_spans_ = static_cast<uint32_t>(spans);
+    sparse_ = true;
+    use_guard_markers_ = false;  // the holes are the guards
+    Publish(initial, with_bitmaps);
+    return true;
+  }
+
+  // The start of a sparse arena's range of `total` bytes, or 0 when it would not fit in the address space. Two
+  // probes of the metadata's size tell where the kernel puts new mappings: the first goes to the best gap for
+  // that size, the second next to it, below it when the kernel works top-down. Each further attempt (the range
+  // was not free: mappings someone placed at fixed addresses, or an earlier instance's) moves one range further.
+  static uintptr_t SparseRangeStart(size_t probe_bytes, size_t total, size_t limit, unsigned attempt) {
+    void* first = Os::Reserve(probe_bytes, kPageSize, /*accessible=*/false);
+    if (first == nullptr) return 0;
+    void* second = Os::Reserve(probe_bytes, kPageSize, /*accessible=*/false);
+    Os::Release(first, probe_bytes);
+    if (second == nullptr) return 0;
+    Os::Release(second, probe_bytes);
+    const auto reference = reinterpret_cast<uintptr_t>(first);
+    const bool top_down = reinterpret_cast<uintptr_t>(second) < reference;
+    const size_t margin = AlignUp(limit, kVirtualSpanBytes) + attempt * (AlignUp(limit, kVirtualSpanBytes) + total);
+    if (top_down) {
+      if (reference < kSparseLowestAddress + margin + total + kVirtualSpanBytes) return 0;
+      return AlignDown(reference - margin - total, kVirtualSpanBytes);
+    }
+    const uintptr_t start = AlignUp(reference + probe_bytes + margin, kVirtualSpanBytes);
+    if (start < reference || start > kSparseHighestAddress || kSparseHighestAddress - start < total) return 0;
+    return start;
+  }
+
+  // Whether nothing is mapped in [start, start + bytes): maps it PROT_NONE piecewise and unmaps it again. The
+  // pieces must fit under the limit beside what is mapped already: half the limit first, halved when a piece
+  // fails, down to 1/64 of it (a piece that fails that small has a mapping in it, or the limit is nearly used).
+  static bool RangeIsFree(uintptr_t start, size_t bytes, size_t limit) {
+    const size_t smallest = AlignUp(limit / 64, kPageSize);
+    size_t piece = AlignUp(limit / 2, kPageSize);
+    for (size_t offset = 0; offset < bytes;) {
+      const size_t size = bytes - offset < piece ? bytes - offset : piece;
+      void* address = reinterpret_cast<void*>(start + offset);
+      if (Os::MapAt(address, size, /*accessible=*/false)) {
+        Os::Release(address, size);
+        offset += size;
+      } else if (piece / 2 >= smallest) {
+        piece /= 2;
+      } else {
+        return false;
+      }
+    }
     return true;
   }
 
   // Unmaps what the regions hold; not their given-back ranges (other mappings may be there).
   void ReleaseRegions() {
+    if (sparse_ && metas_ != nullptr) {
+      for (uint32_t index = 0; index < spans_ever_used(); ++index) UnmapSpanTail(index, 0);
+    }
     metas_region_.Release();
     bitmaps_region_.Release();
     spans_.Release();
@@ -262,6 +408,7 @@ class Arena {
   std::atomic<uint64_t>* bitmaps_ = nullptr;
   uint32_t capacity_spans_ = 0;
   bool use_guard_markers_ = false;            // guarded arena on a kernel with guard markers (EnsureGuardMarkers)
+  bool sparse_ = false;                       // only real spans are mapped (TryReserveSparse)
   std::atomic<uint32_t> marker_frontier_{0};  // spans below it went through EnsureGuardMarkers
   std::atomic<uint32_t> next_fresh_{0};
   GrowableRegion<Os> spans_;

@@ -104,6 +104,12 @@ class SpanPool {
   };
 
   void Decommit(SpanMeta* meta, uint32_t index) {
+    if (arena_->sparse()) {
+      // Unmapping gives the address space back as well as the pages (the arena is sparse under a limit).
+      arena_->UnmapSpanTail(index, 0);
+      meta->dirty_bytes = 0;
+      return;
+    }
     if (meta->dirty_bytes == 0) return;
     void* start = reinterpret_cast<void*>(arena_->SpanStart(index));
     if constexpr (kGuarded) {

@@ -104,10 +104,14 @@ TYPED_TEST(FaultInjectionTest, FailedLargeMappingIsEnomem) {
 }
 
 TYPED_TEST(FaultInjectionTest, ExhaustedArenaFallsBackToMappingsThenFailsCleanly) {
-  // A 128 MiB address-space limit gives the smallest arena (32 MiB).
+  // A 128 MiB address-space limit, and a sparse arena that cannot check its range (mappings fail while the
+  // instance starts): the dense fallback takes a quarter of the limit, the smallest arena (32 MiB).
   FaultOs::address_space_limit = size_t{128} << 20;
+  FaultOs::map.FailAt(0, /*sticky=*/true);
   TestAllocator<TypeParam, FaultOs> allocator;
+  FaultOs::map.Disable();
   ASSERT_TRUE(allocator.initialized());
+  EXPECT_FALSE(allocator->ArenaForTesting().sparse());
   EXPECT_EQ(allocator->ArenaForTesting().size_bytes(), size_t{32} << 20);
   std::vector<void*> blocks;
   // 48 MiB of 96-KiB blocks: more than the arena holds.

@@ -1,0 +1,140 @@
+// Sparse arenas (Arena::TryReserveSparse): under an address-space limit only real spans are mapped, one mapping
+// each, so the limit and not the span count bounds the heap; spans that change classes map more or unmap their
+// tail; pooled spans give their address space back; the hardened mode's guards are the unmapped holes.
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "src/core/allocator.h"
+#include "tests/support/died_from_fault.h"
+#include "tests/support/fault_os.h"
+#include "tests/support/policies.h"
+#include "tests/support/proc_statm.h"
+#include "tests/support/test_allocator.h"
+
+namespace scalloc::internal {
+namespace {
+
+using scalloc::testing::AllPolicies;
+using scalloc::testing::FaultOs;
+using scalloc::testing::ProcStatmBytes;
+using scalloc::testing::TestAllocator;
+
+constexpr size_t kLimit = size_t{1} << 30;  // what FaultOs reports as RLIMIT_AS (it is not enforced)
+
+template <class P>
+class SparseArenaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FaultOs::DisableAll();
+    FaultOs::address_space_limit = kLimit;
+  }
+  void TearDown() override { FaultOs::DisableAll(); }
+};
+TYPED_TEST_SUITE(SparseArenaTest, AllPolicies);
+
+size_t VirtualBytes() { return ProcStatmBytes(0); }
+
+TYPED_TEST(SparseArenaTest, OnlyRealSpansCountAgainstTheLimit) {
+  TestAllocator<TypeParam, FaultOs> allocator;
+  ASSERT_TRUE(allocator.initialized());
+  const auto& arena = allocator->ArenaForTesting();
+  ASSERT_TRUE(arena.sparse());
+  // Enough spans for the limit filled with 64 KiB real spans, far more than a dense arena's limit/4.
+  EXPECT_EQ(arena.capacity_bytes(), kLimit / kTargetRealSpanBytes * kVirtualSpanBytes);
+  // 300 spans of 64-byte blocks: 19 MiB of blocks, 600 MiB of virtual spans.
+  const size_t count = 300 * kSizeClassInfo[SizeToClass(64)].num_blocks;
+  std::vector<unsigned char*> blocks;
+  blocks.reserve(count);  // the test's own memory is mapped before the measurement starts
+  const size_t before = VirtualBytes();
+  for (size_t i = 0; i < count; ++i) {
+    auto* p = static_cast<unsigned char*>(allocator->Alloc(64));
+    ASSERT_NE(p, nullptr) << i;
+    ASSERT_TRUE(arena.Contains(reinterpret_cast<uintptr_t>(p))) << i;  // not the per-block fallback
+    p[0] = static_cast<unsigned char>(i);
+    p[63] = static_cast<unsigned char>(i >> 8);
+    blocks.push_back(p);
+  }
+  const size_t grown = VirtualBytes() - before;
+  EXPECT_LT(grown, count * 64 * 5 / 4 + (size_t{8} << 20)) << "virtual spans are mapped whole";
+  for (size_t i = 0; i < count; ++i) {
+    ASSERT_EQ(blocks[i][0], static_cast<unsigned char>(i));
+    ASSERT_EQ(blocks[i][63], static_cast<unsigned char>(i >> 8));
+    allocator->Free(blocks[i]);
+  }
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  // Pooled spans unmap: address space comes back, not only pages.
+  allocator->Trim();
+  // What stays is the metadata arrays' growth and the hot span.
+  EXPECT_LT(VirtualBytes(), before + (size_t{4} << 20));
+}
+
+TYPED_TEST(SparseArenaTest, SpansThatChangeClassesMapExactlyWhatTheyNeed) {
+  TestAllocator<TypeParam, FaultOs> allocator;
+  ASSERT_TRUE(allocator->ArenaForTesting().sparse());
+  // Big classes first (real spans near 2 MiB), then small ones reuse their spans from the pool, then big again.
+  for (size_t size : {size_t{700} << 10, size_t{48}, size_t{96} << 10, size_t{16}, size_t{1} << 20}) {
+    const size_t class_id = SizeToClass(size);
+    const SizeClassInfo& info = kSizeClassInfo[class_id];
+    std::vector<void*> blocks;
+    for (size_t i = 0; i < 40 * size_t{info.num_blocks}; ++i) {
+      void* p = allocator->Alloc(size);
+      ASSERT_NE(p, nullptr);
+      std::memset(p, static_cast<int>(i), size);
+      blocks.push_back(p);
+    }
+    for (void* p : blocks) {
+      const SpanMeta* span = allocator->SpanOfForTesting(p);
+      ASSERT_NE(span, nullptr);
+      // Exactly the real span, or (fast mode) a tail too small to be worth unmapping.
+      EXPECT_GE(span->mapped_bytes, info.real_span_bytes) << size;
+      EXPECT_LT(span->mapped_bytes, info.real_span_bytes + (TypeParam::kGuardRegions ? 1 : 64 * 1024)) << size;
+    }
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      ASSERT_EQ(static_cast<unsigned char*>(blocks[i])[size - 1], static_cast<unsigned char>(i)) << size;
+      allocator->Free(blocks[i]);
+    }
+    EXPECT_TRUE(allocator->IsValidForTesting()) << size;
+  }
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TYPED_TEST(SparseArenaTest, ASpanThatCannotBeMappedFallsBackAndLosesNothing) {
+  TestAllocator<TypeParam, FaultOs> allocator;
+  ASSERT_TRUE(allocator->ArenaForTesting().sparse());
+  void* first = allocator->Alloc(64);
+  ASSERT_NE(first, nullptr);
+  // Every mapping fails from now on: a new class finds no span it can map, nor a direct mapping.
+  FaultOs::map.FailAt(0, /*sticky=*/true);
+  errno = 0;
+  EXPECT_EQ(allocator->Alloc(5000), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  FaultOs::map.Disable();
+  void* second = allocator->Alloc(5000);
+  ASSERT_NE(second, nullptr);
+  std::memset(second, 3, 5000);
+  allocator->Free(first);
+  allocator->Free(second);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TEST(SparseArenaHardenedDeathTest, AnOverflowOutOfASparseSpanFaults) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  FaultOs::DisableAll();
+  FaultOs::address_space_limit = kLimit;
+  TestAllocator<HardenedPolicy, FaultOs> allocator;
+  ASSERT_TRUE(allocator->ArenaForTesting().sparse());
+  const SizeClassInfo& info = kSizeClassInfo[SizeToClass(4096)];
+  auto* p = static_cast<char*>(allocator->Alloc(4096));
+  ASSERT_NE(p, nullptr);
+  const uintptr_t span_start = reinterpret_cast<uintptr_t>(p) & ~(kVirtualSpanBytes - 1);
+  volatile char* end_of_real_span = reinterpret_cast<char*>(span_start + info.real_span_bytes);
+  end_of_real_span[-1] = 1;  // the last byte of the real span is mapped
+  EXPECT_EXIT(end_of_real_span[0] = 1, scalloc::testing::DiedFromFault, "");
+  allocator->Free(p);
+  FaultOs::DisableAll();
+}
+
+}  // namespace
+}  // namespace scalloc::internal

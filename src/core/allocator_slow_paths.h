@@ -400,7 +400,7 @@ SpanMeta* Allocator<P, Os>::PrepareFreshSpan(Lab* lab, size_t class_id, uint32_t
   } else {
     // A cached span that held a bigger class: give the tail back when it is worth a system call.
     constexpr uint32_t kTrimTailBytes = 64 * 1024;
-    if (arena_.sparse()) {
+    if (arena_.IsSparseSpan(index)) {
       // Only the real span is mapped, and a tail worth a system call is unmapped (address space is the limit).
       if (!arena_.MapSpanPrefix(index, info.real_span_bytes)) {
         pool_.Put(index, lab->index);

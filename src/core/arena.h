@@ -77,7 +77,7 @@ class Arena {
     bitmaps_ = nullptr;
     toggle_bias_ = 0;
     capacity_spans_ = 0;
-    sparse_ = false;
+    sparse_from_.store(kNoIndex, std::memory_order_relaxed);
     next_fresh_.store(0, std::memory_order_relaxed);
     marker_frontier_.store(0, std::memory_order_relaxed);
   }
@@ -120,7 +120,7 @@ class Arena {
         continue;
       }
       if (next_fresh_.compare_exchange_weak(index, index + 1, std::memory_order_relaxed)) {
-        if (use_guard_markers_) EnsureGuardMarkers(index);
+        if (use_guard_markers_ && !IsSparseSpan(index)) EnsureGuardMarkers(index);
         return index;
       }
     }
@@ -129,10 +129,10 @@ class Arena {
   // Guarded arenas: makes [offset, offset + bytes) of span `index` accessible (fresh zero pages where nothing
   // was resident), or inaccessible with its pages dropped. False on failure (nothing changed).
   // The caller owns the span.
-  // Sparse arenas: opening maps the span up to offset + bytes, closing unmaps from offset on (a range that ends
+  // Sparse spans: opening maps the span up to offset + bytes, closing unmaps from offset on (a range that ends
   // where the mapping does); the holes fault as PROT_NONE would.
   [[nodiscard]] bool OpenSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
-    if (sparse_) return MapSpanPrefix(index, offset + bytes);
+    if (IsSparseSpan(index)) return MapSpanPrefix(index, offset + bytes);
     SpanMeta& meta = metas_[index];
     if (meta.guard_scheme == kGuardMarkersToRemove) {
       if (!Os::RemoveGuard(reinterpret_cast<void*>(SpanStart(index)), kVirtualSpanBytes)) return false;
@@ -142,7 +142,7 @@ class Arena {
     return meta.guard_scheme == kGuardByMarkers ? Os::RemoveGuard(start, bytes) : Os::Commit(start, bytes);
   }
   [[nodiscard]] bool CloseSpanRange(uint32_t index, uintptr_t offset, size_t bytes) {
-    if (sparse_) {
+    if (IsSparseSpan(index)) {
       UnmapSpanTail(index, offset);
       return true;
     }
@@ -150,7 +150,7 @@ class Arena {
     return metas_[index].guard_scheme == kGuardByMarkers ? Os::InstallGuard(start, bytes) : Os::Protect(start, bytes);
   }
 
-  // Sparse arenas: maps span `index` read-write up to `bytes` (a page multiple; fresh zero pages past what was
+  // Sparse spans: maps span `index` read-write up to `bytes` (a page multiple; fresh zero pages past what was
   // mapped). False, with nothing changed, when the address-space limit or another mapping is in the way.
   // The caller owns the span.
   [[nodiscard]] bool MapSpanPrefix(uint32_t index, size_t bytes) {
@@ -163,14 +163,20 @@ class Arena {
     meta.mapped_bytes = static_cast<uint32_t>(bytes);
     return true;
   }
-  // Sparse arenas: unmaps span `index` from `keep` bytes on, which gives their address space back too.
+  // Sparse spans: unmaps span `index` from `keep` bytes on, which gives their address space back too.
   void UnmapSpanTail(uint32_t index, size_t keep) {
     SpanMeta& meta = metas_[index];
     if (meta.mapped_bytes <= keep) return;
     Os::Release(reinterpret_cast<void*>(SpanStart(index) + keep), meta.mapped_bytes - keep);
     meta.mapped_bytes = static_cast<uint32_t>(keep);
   }
-  bool sparse() const { return sparse_; }
+  // Whether span `index` maps its real span alone (sparse) rather than lying in the mapped prefix (dense). A
+  // sparse arena's spans all are; a dense arena's spans become so from the index where a limit set after start
+  // stopped its prefix (Grow). A span index reaches its user after the switch is made, through num_spans().
+  SC_ALWAYS_INLINE bool IsSparseSpan(uint32_t index) const {
+    return index >= sparse_from_.load(std::memory_order_relaxed);
+  }
+  bool sparse() const { return sparse_from_.load(std::memory_order_relaxed) == 0; }
 
   uintptr_t base() const { return base_; }
   // The mapped part (usable spans) and the capacity the address range was fixed for.
@@ -198,6 +204,8 @@ class Arena {
     const uint32_t mapped = num_spans();
     uint32_t end = frontier + kGuardMarkerBatchSpans > index + 1 ? frontier + kGuardMarkerBatchSpans : index + 1;
     if (end > mapped) end = mapped;
+    const uint32_t dense_end = sparse_from_.load(std::memory_order_relaxed);
+    if (end > dense_end) end = dense_end;
     void* start = reinterpret_cast<void*>(SpanStart(frontier));
     const size_t bytes = size_t{end - frontier} << kVirtualSpanShift;
     // Markers first, while the spans are still PROT_NONE: where they cannot be installed (a process that called
@@ -221,24 +229,38 @@ class Arena {
 
   // Maps spans, metadata and bitmaps up to at least `spans` spans: doubles the mapped prefix (up to the
   // capacity), or maps just what is needed when doubling does not fit. False when not even that can be mapped.
+  // A dense arena that finds an address-space limit set after start (a sandbox lowering it) goes on sparse:
+  // its later spans map their real spans alone, as a sparse arena's do, where whole virtual spans would
+  // exhaust the limit at a thirty-second of the heap.
   bool Grow(uint32_t spans) {
     SpinLockGuard guard(grow_lock_);
     const uint32_t mapped = num_spans();
     if (spans <= mapped) return true;
     if (spans > capacity_spans_) return false;
+    if (sparse_from_.load(std::memory_order_relaxed) == kNoIndex && Os::AddressSpaceLimit() != SIZE_MAX) {
+      sparse_from_.store(mapped, std::memory_order_relaxed);
+    }
     const uint32_t doubled = mapped > capacity_spans_ - mapped ? capacity_spans_ : 2 * mapped;
     for (uint32_t target : {doubled > spans ? doubled : spans, spans}) {
-      if (!MapPrefix(target)) continue;
+      if (!MapPrefix(mapped, target)) continue;
       // Metadata first, spans last, then publish: a span is usable only with its metadata mapped.
       __atomic_store_n(&size_bytes_, size_t{target} << kVirtualSpanShift, __ATOMIC_RELEASE);
       return true;
     }
     return false;
   }
-  bool MapPrefix(uint32_t spans) {
+  // Grows the metadata to `spans` spans, and the spans from `mapped` to `spans`: the dense ones by the
+  // prefix's mapping, the sparse ones by checking that their range is free (each will map its own real span;
+  // Contains() is about to cover the range, and nothing else may be there).
+  bool MapPrefix(uint32_t mapped, uint32_t spans) {
+    const uint32_t sparse_from = sparse_from_.load(std::memory_order_relaxed);
+    const uint32_t dense = spans < sparse_from ? spans : sparse_from;
+    const uint32_t first_sparse = mapped > sparse_from ? mapped : sparse_from;
     return metas_region_.GrowTo(MetaBytes(spans)) &&
            (bitmaps_ == nullptr || bitmaps_region_.GrowTo(BitmapBytes(spans))) &&
-           (sparse_ || spans_.GrowTo(size_t{spans} << kVirtualSpanShift));
+           spans_.GrowTo(size_t{dense} << kVirtualSpanShift) &&
+           (spans <= first_sparse ||
+            RangeIsFree(SpanStart(first_sparse), size_t{spans - first_sparse} << kVirtualSpanShift));
   }
 
   // One PROT_NONE reservation holds, from low to high addresses: the metadata array, the bitmaps array (each
@@ -318,7 +340,7 @@ class Arena {
     for (unsigned attempt = 0; attempt < kSparseRangeAttempts && start == 0; ++attempt) {
       start = SparseRangeStart(metadata_bytes, total, limit, attempt);
       if (start == 0) return false;
-      if (!RangeIsFree(start, total, limit)) start = 0;
+      if (!RangeIsFree(start, total)) start = 0;
     }
     if (start == 0) return false;
     // The metadata arrays' reservation, at the start of the range; the regions give back what they do not map.
@@ -338,7 +360,7 @@ class Arena {
     }
     base_ = start + metadata_bytes;
     capacity_spans_ = static_cast<uint32_t>(spans);
-    sparse_ = true;
+    sparse_from_.store(0, std::memory_order_relaxed);
     use_guard_markers_ = false;  // the holes are the guards
     Publish(initial, with_bitmaps);
     return true;
@@ -368,11 +390,13 @@ class Arena {
   }
 
   // Whether nothing is mapped in [start, start + bytes): maps it PROT_NONE piecewise and unmaps it again. The
-  // pieces must fit under the limit beside what is mapped already: half the limit first, halved when a piece
-  // fails, down to 1/64 of it (a piece that fails that small has a mapping in it, or the limit is nearly used).
-  static bool RangeIsFree(uintptr_t start, size_t bytes, size_t limit) {
-    const size_t smallest = AlignUp(limit / 64, kPageSize);
-    size_t piece = AlignUp(limit / 2, kPageSize);
+  // pieces must fit under the address-space limit beside what is mapped already: half the limit first, halved
+  // when a piece fails, down to 1/64 of it (a piece that fails that small has a mapping in it, or the limit is
+  // nearly used).
+  static bool RangeIsFree(uintptr_t start, size_t bytes) {
+    const size_t limit = Os::AddressSpaceLimit();
+    const size_t smallest = limit == SIZE_MAX ? bytes : AlignUp(limit / 64, kPageSize);
+    size_t piece = limit == SIZE_MAX ? bytes : AlignUp(limit / 2, kPageSize);
     for (size_t offset = 0; offset < bytes;) {
       const size_t size = bytes - offset < piece ? bytes - offset : piece;
       void* address = reinterpret_cast<void*>(start + offset);
@@ -390,8 +414,10 @@ class Arena {
 
   // Unmaps what the regions hold; not their given-back ranges (other mappings may be there).
   void ReleaseRegions() {
-    if (sparse_ && metas_ != nullptr) {
-      for (uint32_t index = 0; index < spans_ever_used(); ++index) UnmapSpanTail(index, 0);
+    if (metas_ != nullptr) {
+      for (uint32_t index = sparse_from_.load(std::memory_order_relaxed); index < spans_ever_used(); ++index) {
+        UnmapSpanTail(index, 0);
+      }
     }
     metas_region_.Release();
     bitmaps_region_.Release();
@@ -407,9 +433,9 @@ class Arena {
   SpanMeta* metas_ = nullptr;
   std::atomic<uint64_t>* bitmaps_ = nullptr;
   uint32_t capacity_spans_ = 0;
-  bool use_guard_markers_ = false;            // guarded arena on a kernel with guard markers (EnsureGuardMarkers)
-  bool sparse_ = false;                       // only real spans are mapped (TryReserveSparse)
-  std::atomic<uint32_t> marker_frontier_{0};  // spans below it went through EnsureGuardMarkers
+  bool use_guard_markers_ = false;               // guarded arena on a kernel with guard markers (EnsureGuardMarkers)
+  std::atomic<uint32_t> sparse_from_{kNoIndex};  // first span that maps its real span alone (IsSparseSpan)
+  std::atomic<uint32_t> marker_frontier_{0};     // spans below it went through EnsureGuardMarkers
   std::atomic<uint32_t> next_fresh_{0};
   GrowableRegion<Os> spans_;
   GrowableRegion<Os> metas_region_;

@@ -94,7 +94,7 @@ struct alignas(64) SpanMeta {
   uint32_t drained_by_last_owner = 0;
   // Guarded arenas: how the span's inaccessible parts are kept (a GuardScheme, set before first use).
   uint32_t guard_scheme = 0;
-  // Sparse arenas (Arena::sparse()): the prefix of the virtual span that is mapped; the rest is a hole.
+  // Sparse spans (Arena::IsSparseSpan): the prefix of the virtual span that is mapped; the rest is a hole.
   uint32_t mapped_bytes = 0;
 
   // --- 2: read-mostly.

@@ -104,8 +104,8 @@ class SpanPool {
   };
 
   void Decommit(SpanMeta* meta, uint32_t index) {
-    if (arena_->sparse()) {
-      // Unmapping gives the address space back as well as the pages (the arena is sparse under a limit).
+    if (arena_->IsSparseSpan(index)) {
+      // Unmapping gives the address space back as well as the pages (sparse spans live under a limit).
       arena_->UnmapSpanTail(index, 0);
       meta->dirty_bytes = 0;
       return;

@@ -660,6 +660,9 @@ struct LimitThread {
   void* blocks[kBlocksPerLimitThread];  // set up before the limit: the test's own bookkeeping must not fail
 };
 LimitThread g_limit_threads[kLimitThreads];
+// Every thread holds its blocks until all have allocated, so that they are live at the same time (a thread that
+// freed early would make room for the others).
+pthread_barrier_t g_limit_barrier;
 
 void* AllocateUntilFailure(void* state) {
   auto* thread = static_cast<LimitThread*>(state);
@@ -677,6 +680,7 @@ void* AllocateUntilFailure(void* state) {
   void* large = malloc(Launder(64 * kMiB));  // more than is left under the limit with everything live
   if (large == nullptr && errno != ENOMEM) thread->failures->fetch_add(100);
   free(large);
+  pthread_barrier_wait(&g_limit_barrier);
   for (size_t i = 0; i < count; ++i) free(thread->blocks[i]);
   return nullptr;
 }
@@ -690,6 +694,7 @@ void* AllocateUntilFailure(void* state) {
   pthread_attr_init(&small_stack);
   pthread_attr_setstacksize(&small_stack, 256 * 1024);
   std::atomic<int> failures{0};
+  pthread_barrier_init(&g_limit_barrier, nullptr, kLimitThreads);
   pthread_t threads[kLimitThreads];
   for (int i = 0; i < kLimitThreads; ++i) {
     g_limit_threads[i].failures = &failures;

@@ -1,10 +1,14 @@
 // Sparse arenas (Arena::TryReserveSparse): under an address-space limit only real spans are mapped, one mapping
 // each, so the limit and not the span count bounds the heap; spans that change classes map more or unmap their
 // tail; pooled spans give their address space back; the hardened mode's guards are the unmapped holes.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "src/base/asan.h"
 #include "src/core/allocator.h"
 #include "tests/support/died_from_fault.h"
 #include "tests/support/fault_os.h"
@@ -134,6 +138,37 @@ TEST(SparseArenaHardenedDeathTest, AnOverflowOutOfASparseSpanFaults) {
   EXPECT_EXIT(end_of_real_span[0] = 1, scalloc::testing::DiedFromFault, "");
   allocator->Free(p);
   FaultOs::DisableAll();
+}
+
+// A dense arena (no limit at start) that meets a limit set later, as sandboxes set one, goes on with sparse
+// spans: with whole 2 MiB virtual spans, 384 MiB of address space held 12 MiB of 1 KiB blocks.
+[[noreturn]] void AllocateUnderALimitSetAfterStart() {
+  constexpr size_t kBlock = 1024;
+  constexpr size_t kWanted = size_t{256} << 20;
+  std::vector<void*> blocks;
+  blocks.reserve(kWanted / kBlock);  // the test's own memory is mapped before the limit
+  TestAllocator<FastPolicy> allocator;
+  if (!allocator.initialized() || allocator->ArenaForTesting().sparse()) _exit(10);
+  struct rlimit limit;
+  limit.rlim_cur = limit.rlim_max = VirtualBytes() + (size_t{384} << 20);
+  if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(11);
+  while (blocks.size() < kWanted / kBlock) {
+    void* p = allocator->Alloc(kBlock);
+    if (p == nullptr) break;
+    std::memset(p, 1, kBlock);
+    blocks.push_back(p);
+  }
+  if (blocks.size() < kWanted / kBlock) _exit(12);
+  const auto& arena = allocator->ArenaForTesting();
+  if (!arena.IsSparseSpan(arena.IndexOfAddress(reinterpret_cast<uintptr_t>(blocks.back())))) _exit(13);
+  for (void* p : blocks) allocator->Free(p);
+  _exit(allocator->IsValidForTesting() ? 0 : 14);
+}
+
+TEST(SparseArenaDeathTest, ALimitSetAfterStartMakesLaterSpansSparse) {
+  if (kAsanBuild) GTEST_SKIP() << "ASan's shadow mappings do not fit under an address-space limit";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(AllocateUnderALimitSetAfterStart(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -106,8 +106,8 @@ TEST(MallocTest, FreeLeavesErrnoAlone) {
   constexpr int kSentinel = 1789;
   std::vector<void*> blocks;
   for (size_t size : {16, 100, 4000, 70000, 1 << 20, (1 << 20) + 1, 5 << 20, 40 << 20}) {
-    for (int i = 0; i < 200; ++i) blocks.push_back(malloc(size < (1 << 20) ? size : size + i % 2));
-    if (size >= (1 << 20)) blocks.resize(blocks.size() - 198);  // keep two of each large size
+    const int count = size < (1 << 20) ? 200 : 2;  // two of each large size, an odd and an even one
+    for (int i = 0; i < count; ++i) blocks.push_back(malloc(size < (1 << 20) ? size : size + i % 2));
   }
   for (void* p : blocks) {
     ASSERT_NE(p, nullptr);

@@ -58,4 +58,17 @@ for kib in 4194304 1048576 262144; do
   it_compare "python_ulimit_${kib}k" limited_python "$kib"
 done
 it_compare "small_objects_ulimit_1048576k" limited_small_objects 1048576
+
+# The malloc API suites (linked with scalloc) in a process started under a limit: every API behaviour holds
+# with a sparse arena too.
+for suite in malloc_api_tests malloc_api_hardened_tests; do
+  if [[ ! -x "$SCALLOC_OUT/$suite" ]]; then
+    it_skip "${suite}_ulimit_4000000k" "no $SCALLOC_OUT/$suite (sanitizer builds have none)"
+  elif (ulimit -v 4000000 && timeout "$IT_TIMEOUT" "$SCALLOC_OUT/$suite" >"$IT_WORK/$suite.out" 2>&1); then
+    it_pass "${suite}_ulimit_4000000k"
+  else
+    it_fail "${suite}_ulimit_4000000k" "see below"
+    tail -n 30 "$IT_WORK/$suite.out" >&2
+  fi
+done
 it_finish

@@ -31,10 +31,14 @@ inline constexpr size_t kBitmapWordsPerSpanRecord = 2 * kBitmapWordsPerSpan;
 inline constexpr size_t kMinArenaSpans = 16;
 // A sparse arena's span count is bounded as a dense one's is by the terabyte default: 2 TiB of range.
 inline constexpr size_t kMaxSparseSpans = size_t{1} << 20;
+// A dense arena's spans go sparse only while this much of its range stays above them (Arena::RoomAboveFor),
+// when no address-space limit bounds what the kernel can map there.
+inline constexpr size_t kLateSparseRoomBytes = size_t{16} << 30;
 // Candidate ranges a sparse arena checks before it settles for a dense one.
 inline constexpr unsigned kSparseRangeAttempts = 4;
-// Spans mapped at Init (64 MiB of address space); the mapped prefix then doubles as spans are taken.
-inline constexpr size_t kInitialArenaSpans = 32;
+// Spans mapped at Init (16 MiB of address space); the mapped prefix then doubles as spans are taken. Small,
+// because mlockall(MCL_CURRENT) populates all of it.
+inline constexpr size_t kInitialArenaSpans = 8;
 // Guarded arenas with guard markers: never-used spans are prepared this many at a time (EnsureGuardMarkers).
 inline constexpr uint32_t kGuardMarkerBatchSpans = 16;
 // Guarded arenas (hardened mode): a PROT_NONE virtual span in front of the first span, and a PROT_NONE page on
@@ -229,15 +233,22 @@ class Arena {
 
   // Maps spans, metadata and bitmaps up to at least `spans` spans: doubles the mapped prefix (up to the
   // capacity), or maps just what is needed when doubling does not fit. False when not even that can be mapped.
-  // A dense arena that finds an address-space limit set after start (a sandbox lowering it) goes on sparse:
-  // its later spans map their real spans alone, as a sparse arena's do, where whole virtual spans would
-  // exhaust the limit at a thirty-second of the heap.
+  // A dense arena goes on sparse (its later spans map their real spans alone, as a sparse arena's do) where
+  // mapping whole virtual spans would cost what they do not use: under an address-space limit set after
+  // start (a sandbox lowering it), which they would exhaust at a thirty-second of the heap, and, when they are
+  // read-write, under mlockall(MCL_FUTURE), which populates every page of a new mapping (a fast-mode heap of
+  // 67 MiB of 64-byte blocks became 4 GiB resident).
+  // A dense arena's range was placed where the kernel places mappings, and the kernel fills its given-back
+  // part from the far end; its sparse spans' holes are safe only while that part stays larger than what can
+  // be mapped into it (RoomAboveFor).
   bool Grow(uint32_t spans) {
     SpinLockGuard guard(grow_lock_);
     const uint32_t mapped = num_spans();
     if (spans <= mapped) return true;
     if (spans > capacity_spans_) return false;
-    if (sparse_from_.load(std::memory_order_relaxed) == kNoIndex && Os::AddressSpaceLimit() != SIZE_MAX) {
+    const size_t limit = Os::AddressSpaceLimit();
+    if (sparse_from_.load(std::memory_order_relaxed) == kNoIndex && RoomAboveFor(spans, limit) &&
+        (limit != SIZE_MAX || (spans_.accessible() && Os::NewMappingsAreLocked()))) {
       sparse_from_.store(mapped, std::memory_order_relaxed);
     }
     const uint32_t doubled = mapped > capacity_spans_ - mapped ? capacity_spans_ : 2 * mapped;
@@ -256,11 +267,19 @@ class Arena {
     const uint32_t sparse_from = sparse_from_.load(std::memory_order_relaxed);
     const uint32_t dense = spans < sparse_from ? spans : sparse_from;
     const uint32_t first_sparse = mapped > sparse_from ? mapped : sparse_from;
+    if (spans > first_sparse && sparse_from != 0 && !RoomAboveFor(spans, Os::AddressSpaceLimit())) return false;
     return metas_region_.GrowTo(MetaBytes(spans)) &&
            (bitmaps_ == nullptr || bitmaps_region_.GrowTo(BitmapBytes(spans))) &&
            spans_.GrowTo(size_t{dense} << kVirtualSpanShift) &&
            (spans <= first_sparse ||
             RangeIsFree(SpanStart(first_sparse), size_t{spans - first_sparse} << kVirtualSpanShift));
+  }
+  // Whether a dense arena's range keeps, above its first `spans` spans, more than can be mapped there: the
+  // limit, or without one kLateSparseRoomBytes (the kernel fills that part from its far end before it would
+  // reach a hole between the spans below).
+  bool RoomAboveFor(uint32_t spans, size_t limit) const {
+    const size_t room = size_t{capacity_spans_ - spans} << kVirtualSpanShift;
+    return room >= (limit != SIZE_MAX ? limit : kLateSparseRoomBytes);
   }
 
   // One PROT_NONE reservation holds, from low to high addresses: the metadata array, the bitmaps array (each

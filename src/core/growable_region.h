@@ -86,6 +86,7 @@ class GrowableRegion {
   }
 
   uintptr_t start() const { return start_; }
+  bool accessible() const { return accessible_; }
 
  private:
   uintptr_t start_ = 0;

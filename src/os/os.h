@@ -54,6 +54,8 @@ struct SystemOs {
   [[nodiscard]] static bool MoveMapping(void* address, size_t old_size, size_t new_size, void* target);
   // RLIMIT_AS soft limit in bytes, or SIZE_MAX when unlimited.
   static size_t AddressSpaceLimit();
+  // Whether a new mapping is locked and populated as it is made (mlockall(MCL_FUTURE) is in effect).
+  static bool NewMappingsAreLocked();
   // Fills `buffer` with random bytes from getrandom (falls back to a time/address mix if unavailable).
   static void FillRandom(void* buffer, size_t size);
   // Looks `name` up in the environment without allocating; nullptr when absent.

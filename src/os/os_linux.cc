@@ -155,6 +155,17 @@ size_t SystemOs::AddressSpaceLimit() {
   return static_cast<size_t>(limit.rlim_cur);
 }
 
+bool SystemOs::NewMappingsAreLocked() {
+  ErrnoKeeper keep;
+  // A locked mapping is populated by mmap itself: the probe page is resident before anything touched it.
+  void* page = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  unsigned char resident = 0;
+  const bool locked = mincore(page, kPageSize, &resident) == 0 && (resident & 1) != 0;
+  munmap(page, kPageSize);
+  return locked;
+}
+
 void SystemOs::FillRandom(void* buffer, size_t size) {
   auto* out = static_cast<unsigned char*>(buffer);
   size_t done = 0;

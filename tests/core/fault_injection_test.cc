@@ -112,7 +112,7 @@ TYPED_TEST(FaultInjectionTest, ExhaustedArenaFallsBackToMappingsThenFailsCleanly
   FaultOs::map.Disable();
   ASSERT_TRUE(allocator.initialized());
   EXPECT_FALSE(allocator->ArenaForTesting().sparse());
-  EXPECT_EQ(allocator->ArenaForTesting().size_bytes(), size_t{32} << 20);
+  EXPECT_EQ(allocator->ArenaForTesting().capacity_bytes(), size_t{32} << 20);
   std::vector<void*> blocks;
   // 48 MiB of 96-KiB blocks: more than the arena holds.
   for (int i = 0; i < 512; ++i) {

@@ -1,6 +1,7 @@
 // Sparse arenas (Arena::TryReserveSparse): under an address-space limit only real spans are mapped, one mapping
 // each, so the limit and not the span count bounds the heap; spans that change classes map more or unmap their
 // tail; pooled spans give their address space back; the hardened mode's guards are the unmapped holes.
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -169,6 +170,61 @@ TEST(SparseArenaDeathTest, ALimitSetAfterStartMakesLaterSpansSparse) {
   if (kAsanBuild) GTEST_SKIP() << "ASan's shadow mappings do not fit under an address-space limit";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(AllocateUnderALimitSetAfterStart(), ::testing::ExitedWithCode(0), "");
+}
+
+// Under mlockall(MCL_FUTURE) every page of a new mapping is populated, so a fast-mode arena stops growing its
+// read-write prefix and goes on with sparse spans. The hardened mode's prefix is PROT_NONE, which locking does
+// not populate: it stays dense.
+TYPED_TEST(SparseArenaTest, LockedMappingsMakeTheFastModesLaterSpansSparse) {
+  FaultOs::address_space_limit = SIZE_MAX;
+  TestAllocator<TypeParam, FaultOs> allocator;
+  const auto& arena = allocator->ArenaForTesting();
+  ASSERT_FALSE(arena.sparse());
+  FaultOs::mappings_locked = true;
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < 3 * kInitialArenaSpans; ++i) {  // one span each: more than the initial prefix
+    void* p = allocator->Alloc(kMaxSmallSize);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 2, kMaxSmallSize);
+    blocks.push_back(p);
+  }
+  const uint32_t last = arena.IndexOfAddress(reinterpret_cast<uintptr_t>(blocks.back()));
+  EXPECT_EQ(arena.IsSparseSpan(last), !TypeParam::kGuardRegions);
+  EXPECT_FALSE(arena.IsSparseSpan(0));
+  if (!TypeParam::kGuardRegions) {
+    EXPECT_EQ(arena.Meta(last)->mapped_bytes, kSizeClassInfo[SizeToClass(kMaxSmallSize)].real_span_bytes);
+  }
+  for (void* p : blocks) allocator->Free(p);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+}
+
+// The same with a real mlockall: resident memory follows the heap instead of the mapped prefix.
+[[noreturn]] void AllocateUnderMlockall() {
+  constexpr size_t kBlocks = 40;  // one 1 MiB block per span: 40 spans, five times the initial prefix
+  void* blocks[kBlocks];
+  TestAllocator<FastPolicy> allocator;
+  if (!allocator.initialized()) _exit(10);
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) _exit(11);
+  const size_t before = ProcStatmBytes(1);
+  for (void*& p : blocks) {
+    p = allocator->Alloc(kMaxSmallSize);
+    if (p == nullptr) _exit(12);
+    std::memset(p, 3, kMaxSmallSize);
+  }
+  // Dense growth would have doubled the prefix to 64 spans, all of it populated: 128 MiB for 40 MiB of blocks.
+  if (ProcStatmBytes(1) - before > kBlocks * kMaxSmallSize + (size_t{24} << 20)) _exit(13);
+  for (void* p : blocks) allocator->Free(p);
+  _exit(allocator->IsValidForTesting() ? 0 : 14);
+}
+
+TEST(SparseArenaDeathTest, MlockallMakesLaterSpansSparse) {
+  if (kAsanBuild) GTEST_SKIP() << "ASan's shadow mappings cannot be locked";
+  struct rlimit memlock;
+  if (geteuid() != 0 && (getrlimit(RLIMIT_MEMLOCK, &memlock) != 0 || memlock.rlim_cur != RLIM_INFINITY)) {
+    GTEST_SKIP() << "mlockall needs root or an unlimited RLIMIT_MEMLOCK";
+  }
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(AllocateUnderMlockall(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

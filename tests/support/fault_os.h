@@ -45,6 +45,8 @@ struct FaultOs : internal::SystemOs {
   static inline size_t address_space_limit = SIZE_MAX;
   // false: behave like a kernel without guard markers (guarded arenas fall back to PROT_NONE parts).
   static inline bool guard_markers = true;
+  // true: behave as under mlockall(MCL_FUTURE) (Arena::Grow then makes later spans sparse).
+  static inline bool mappings_locked = false;
 
   static void DisableAll() {
     reserve.Disable();
@@ -52,6 +54,7 @@ struct FaultOs : internal::SystemOs {
     map.Disable();
     address_space_limit = SIZE_MAX;
     guard_markers = true;
+    mappings_locked = false;
   }
 
   static void* Reserve(size_t size, size_t alignment, bool accessible) {
@@ -75,6 +78,7 @@ struct FaultOs : internal::SystemOs {
     return map.ShouldFail() ? false : SystemOs::MoveMapping(address, old_size, new_size, target);
   }
   static size_t AddressSpaceLimit() { return address_space_limit; }
+  static bool NewMappingsAreLocked() { return mappings_locked || SystemOs::NewMappingsAreLocked(); }
   static bool GuardMarkersSupported() { return guard_markers && SystemOs::GuardMarkersSupported(); }
 };
 

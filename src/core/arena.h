@@ -19,6 +19,7 @@
 #include "src/core/growable_region.h"
 #include "src/core/size_classes.h"
 #include "src/core/span.h"
+#include "src/core/unreserved_range.h"
 #include "src/os/os.h"
 
 namespace scalloc::internal {
@@ -46,10 +47,6 @@ inline constexpr uint32_t kGuardMarkerBatchSpans = 16;
 // underflow out of the first span ran into the metadata arrays mapped just below the arena.
 inline constexpr size_t kArenaLeadGuardBytes = kVirtualSpanBytes;
 inline constexpr size_t kMetadataGuardBytes = kPageSize;
-// Sparse arenas stay inside [kSparseLowestAddress, kSparseHighestAddress): above the low executable and brk
-// heap of a non-PIE program, below the top of a 47-bit user address space.
-inline constexpr uintptr_t kSparseLowestAddress = uintptr_t{1} << 32;
-inline constexpr uintptr_t kSparseHighestAddress = uintptr_t{1} << 47;
 
 template <class Os>
 class Arena {
@@ -272,7 +269,7 @@ class Arena {
            (bitmaps_ == nullptr || bitmaps_region_.GrowTo(BitmapBytes(spans))) &&
            spans_.GrowTo(size_t{dense} << kVirtualSpanShift) &&
            (spans <= first_sparse ||
-            RangeIsFree(SpanStart(first_sparse), size_t{spans - first_sparse} << kVirtualSpanShift));
+            RangeIsUnmapped<Os>(SpanStart(first_sparse), size_t{spans - first_sparse} << kVirtualSpanShift));
   }
   // Whether a dense arena's range keeps, above its first `spans` spans, more than can be mapped there: the
   // limit, or without one kLateSparseRoomBytes (the kernel fills that part from its far end before it would
@@ -357,9 +354,9 @@ class Arena {
     const size_t total = metadata_bytes + (spans << kVirtualSpanShift);
     uintptr_t start = 0;
     for (unsigned attempt = 0; attempt < kSparseRangeAttempts && start == 0; ++attempt) {
-      start = SparseRangeStart(metadata_bytes, total, limit, attempt);
+      start = RangeAwayFromNewMappings<Os>(metadata_bytes, total, limit, attempt);
       if (start == 0) return false;
-      if (!RangeIsFree(start, total)) start = 0;
+      if (!RangeIsUnmapped<Os>(start, total)) start = 0;
     }
     if (start == 0) return false;
     // The metadata arrays' reservation, at the start of the range; the regions give back what they do not map.
@@ -382,52 +379,6 @@ class Arena {
     sparse_from_.store(0, std::memory_order_relaxed);
     use_guard_markers_ = false;  // the holes are the guards
     Publish(initial, with_bitmaps);
-    return true;
-  }
-
-  // The start of a sparse arena's range of `total` bytes, or 0 when it would not fit in the address space. Two
-  // probes of the metadata's size tell where the kernel puts new mappings: the first goes to the best gap for
-  // that size, the second next to it, below it when the kernel works top-down. Each further attempt (the range
-  // was not free: mappings someone placed at fixed addresses, or an earlier instance's) moves one range further.
-  static uintptr_t SparseRangeStart(size_t probe_bytes, size_t total, size_t limit, unsigned attempt) {
-    void* first = Os::Reserve(probe_bytes, kPageSize, /*accessible=*/false);
-    if (first == nullptr) return 0;
-    void* second = Os::Reserve(probe_bytes, kPageSize, /*accessible=*/false);
-    Os::Release(first, probe_bytes);
-    if (second == nullptr) return 0;
-    Os::Release(second, probe_bytes);
-    const auto reference = reinterpret_cast<uintptr_t>(first);
-    const bool top_down = reinterpret_cast<uintptr_t>(second) < reference;
-    const size_t margin = AlignUp(limit, kVirtualSpanBytes) + attempt * (AlignUp(limit, kVirtualSpanBytes) + total);
-    if (top_down) {
-      if (reference < kSparseLowestAddress + margin + total + kVirtualSpanBytes) return 0;
-      return AlignDown(reference - margin - total, kVirtualSpanBytes);
-    }
-    const uintptr_t start = AlignUp(reference + probe_bytes + margin, kVirtualSpanBytes);
-    if (start < reference || start > kSparseHighestAddress || kSparseHighestAddress - start < total) return 0;
-    return start;
-  }
-
-  // Whether nothing is mapped in [start, start + bytes): maps it PROT_NONE piecewise and unmaps it again. The
-  // pieces must fit under the address-space limit beside what is mapped already: half the limit first, halved
-  // when a piece fails, down to 1/64 of it (a piece that fails that small has a mapping in it, or the limit is
-  // nearly used).
-  static bool RangeIsFree(uintptr_t start, size_t bytes) {
-    const size_t limit = Os::AddressSpaceLimit();
-    const size_t smallest = limit == SIZE_MAX ? bytes : AlignUp(limit / 64, kPageSize);
-    size_t piece = limit == SIZE_MAX ? bytes : AlignUp(limit / 2, kPageSize);
-    for (size_t offset = 0; offset < bytes;) {
-      const size_t size = bytes - offset < piece ? bytes - offset : piece;
-      void* address = reinterpret_cast<void*>(start + offset);
-      if (Os::MapAt(address, size, /*accessible=*/false)) {
-        Os::Release(address, size);
-        offset += size;
-      } else if (piece / 2 >= smallest) {
-        piece /= 2;
-      } else {
-        return false;
-      }
-    }
     return true;
   }
 

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "src/base/asan.h"
 #include "src/core/allocator.h"
+#include "src/core/unreserved_range.h"
 #include "tests/support/died_from_fault.h"
 #include "tests/support/fault_os.h"
 #include "tests/support/policies.h"
@@ -138,6 +139,31 @@ TEST(SparseArenaHardenedDeathTest, AnOverflowOutOfASparseSpanFaults) {
   end_of_real_span[-1] = 1;  // the last byte of the real span is mapped
   EXPECT_EXIT(end_of_real_span[0] = 1, scalloc::testing::DiedFromFault, "");
   allocator->Free(p);
+  FaultOs::DisableAll();
+}
+
+TEST(UnreservedRangeTest, ChoosesARangeAwayFromNewMappingsAndSeesWhatIsMappedInIt) {
+  FaultOs::DisableAll();
+  constexpr size_t kTotal = size_t{64} << 20;
+  const uintptr_t start = RangeAwayFromNewMappings<FaultOs>(kVirtualSpanBytes, kTotal, kLimit, 0);
+  ASSERT_NE(start, 0u);
+  EXPECT_EQ(start % kVirtualSpanBytes, 0u);
+  // The kernel's next mapping lands at least most of the limit away from the range.
+  void* next = FaultOs::Reserve(kPageSize, kPageSize, /*accessible=*/false);
+  ASSERT_NE(next, nullptr);
+  const auto at = reinterpret_cast<uintptr_t>(next);
+  EXPECT_TRUE(at >= start + kTotal + kLimit / 2 || at + kLimit / 2 <= start) << std::hex << at << " " << start;
+  FaultOs::Release(next, kPageSize);
+  // Checked whole, and piecewise under a limit smaller than the range.
+  for (size_t limit : {SIZE_MAX, size_t{16} << 20}) {
+    FaultOs::address_space_limit = limit;
+    EXPECT_TRUE(RangeIsUnmapped<FaultOs>(start, kTotal));
+    void* page = reinterpret_cast<void*>(start + kTotal / 2 + 5 * kPageSize);
+    ASSERT_TRUE(FaultOs::MapAt(page, kPageSize, /*accessible=*/false));
+    EXPECT_FALSE(RangeIsUnmapped<FaultOs>(start, kTotal));
+    EXPECT_TRUE(RangeIsUnmapped<FaultOs>(start, kTotal / 2));  // the part before the page
+    FaultOs::Release(page, kPageSize);
+  }
   FaultOs::DisableAll();
 }
 

@@ -172,8 +172,9 @@ class Arena {
     meta.mapped_bytes = static_cast<uint32_t>(keep);
   }
   // Whether span `index` maps its real span alone (sparse) rather than lying in the mapped prefix (dense). A
-  // sparse arena's spans all are; a dense arena's spans become so from the index where a limit set after start
-  // stopped its prefix (Grow). A span index reaches its user after the switch is made, through num_spans().
+  // sparse arena's spans all are; a dense arena's spans become so from the index where its prefix stopped
+  // (Grow: a limit set after start, or mlockall). A span index reaches its user after the switch is made,
+  // through num_spans().
   SC_ALWAYS_INLINE bool IsSparseSpan(uint32_t index) const {
     return index >= sparse_from_.load(std::memory_order_relaxed);
   }

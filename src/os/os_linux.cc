@@ -96,6 +96,16 @@ namespace {
 // Not in older kernel headers; the values are the kernel's ABI.
 constexpr int kMadviseGuardInstall = 102;
 constexpr int kMadviseGuardRemove = 103;
+
+// What the kernel answers to `advice` on a fresh read-write page: 0, or the errno of its refusal (ENOMEM when
+// not even the page could be mapped). Probes what a kernel supports and how new mappings are made.
+int AdviseFreshPage(int advice) {
+  void* page = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return ENOMEM;
+  const int result = madvise(page, kPageSize, advice) == 0 ? 0 : errno;
+  munmap(page, kPageSize);
+  return result;
+}
 }  // namespace
 
 bool SystemOs::GuardMarkersSupported() {
@@ -103,12 +113,7 @@ bool SystemOs::GuardMarkersSupported() {
   int known = state.load(std::memory_order_relaxed);
   if (known != 0) return known == 1;
   ErrnoKeeper keep;
-  void* page = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  bool supported = false;
-  if (page != MAP_FAILED) {
-    supported = madvise(page, kPageSize, kMadviseGuardInstall) == 0;
-    munmap(page, kPageSize);
-  }
+  const bool supported = AdviseFreshPage(kMadviseGuardInstall) == 0;
   state.store(supported ? 1 : 2, std::memory_order_relaxed);
   return supported;
 }
@@ -160,11 +165,7 @@ bool SystemOs::NewMappingsAreLocked() {
   // The kernel refuses MADV_DONTNEED on a locked mapping (EINVAL), and a fresh mapping is locked exactly when
   // mlockall(MCL_FUTURE) is in effect. Not mincore(): sandboxes such as Chromium's baseline seccomp policy
   // forbid it, where mmap, madvise and munmap are allowed.
-  void* page = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) return false;
-  const bool locked = madvise(page, kPageSize, MADV_DONTNEED) != 0 && errno == EINVAL;
-  munmap(page, kPageSize);
-  return locked;
+  return AdviseFreshPage(MADV_DONTNEED) == EINVAL;
 }
 
 void SystemOs::FillRandom(void* buffer, size_t size) {

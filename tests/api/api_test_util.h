@@ -27,8 +27,7 @@ inline uintptr_t Address(const void* p) { return Launder(reinterpret_cast<uintpt
 
 inline bool IsAligned(const void* p, size_t alignment) { return Address(p) % alignment == 0; }
 
-// Virtual memory size of this process in bytes, read without allocating.
-inline size_t VirtualMemoryBytes() { return scalloc::testing::ProcStatmBytes(0); }
+using scalloc::testing::VirtualMemoryBytes;
 
 // Deterministic byte pattern so contents checks after realloc/reuse can tell blocks apart.
 inline unsigned char PatternByte(size_t seed, size_t i) {

@@ -23,8 +23,9 @@ namespace {
 
 using scalloc::testing::AllPolicies;
 using scalloc::testing::FaultOs;
-using scalloc::testing::ProcStatmBytes;
+using scalloc::testing::ResidentBytes;
 using scalloc::testing::TestAllocator;
+using scalloc::testing::VirtualMemoryBytes;
 
 constexpr size_t kLimit = size_t{1} << 30;  // what FaultOs reports as RLIMIT_AS (it is not enforced)
 
@@ -39,8 +40,6 @@ class SparseArenaTest : public ::testing::Test {
 };
 TYPED_TEST_SUITE(SparseArenaTest, AllPolicies);
 
-size_t VirtualBytes() { return ProcStatmBytes(0); }
-
 TYPED_TEST(SparseArenaTest, OnlyRealSpansCountAgainstTheLimit) {
   TestAllocator<TypeParam, FaultOs> allocator;
   ASSERT_TRUE(allocator.initialized());
@@ -52,7 +51,7 @@ TYPED_TEST(SparseArenaTest, OnlyRealSpansCountAgainstTheLimit) {
   const size_t count = 300 * kSizeClassInfo[SizeToClass(64)].num_blocks;
   std::vector<unsigned char*> blocks;
   blocks.reserve(count);  // the test's own memory is mapped before the measurement starts
-  const size_t before = VirtualBytes();
+  const size_t before = VirtualMemoryBytes();
   for (size_t i = 0; i < count; ++i) {
     auto* p = static_cast<unsigned char*>(allocator->Alloc(64));
     ASSERT_NE(p, nullptr) << i;
@@ -61,7 +60,7 @@ TYPED_TEST(SparseArenaTest, OnlyRealSpansCountAgainstTheLimit) {
     p[63] = static_cast<unsigned char>(i >> 8);
     blocks.push_back(p);
   }
-  const size_t grown = VirtualBytes() - before;
+  const size_t grown = VirtualMemoryBytes() - before;
   EXPECT_LT(grown, count * 64 * 5 / 4 + (size_t{8} << 20)) << "virtual spans are mapped whole";
   for (size_t i = 0; i < count; ++i) {
     ASSERT_EQ(blocks[i][0], static_cast<unsigned char>(i));
@@ -72,7 +71,7 @@ TYPED_TEST(SparseArenaTest, OnlyRealSpansCountAgainstTheLimit) {
   // Pooled spans unmap: address space comes back, not only pages.
   allocator->Trim();
   // What stays is the metadata arrays' growth and the hot span.
-  EXPECT_LT(VirtualBytes(), before + (size_t{4} << 20));
+  EXPECT_LT(VirtualMemoryBytes(), before + (size_t{4} << 20));
 }
 
 TYPED_TEST(SparseArenaTest, SpansThatChangeClassesMapExactlyWhatTheyNeed) {
@@ -177,7 +176,7 @@ TEST(UnreservedRangeTest, ChoosesARangeAwayFromNewMappingsAndSeesWhatIsMappedInI
   TestAllocator<FastPolicy> allocator;
   if (!allocator.initialized() || allocator->ArenaForTesting().sparse()) _exit(10);
   struct rlimit limit;
-  limit.rlim_cur = limit.rlim_max = VirtualBytes() + (size_t{384} << 20);
+  limit.rlim_cur = limit.rlim_max = VirtualMemoryBytes() + (size_t{384} << 20);
   if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(11);
   while (blocks.size() < kWanted / kBlock) {
     void* p = allocator->Alloc(kBlock);
@@ -231,14 +230,14 @@ TYPED_TEST(SparseArenaTest, LockedMappingsMakeTheFastModesLaterSpansSparse) {
   TestAllocator<FastPolicy> allocator;
   if (!allocator.initialized()) _exit(10);
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) _exit(11);
-  const size_t before = ProcStatmBytes(1);
+  const size_t before = ResidentBytes();
   for (void*& p : blocks) {
     p = allocator->Alloc(kMaxSmallSize);
     if (p == nullptr) _exit(12);
     std::memset(p, 3, kMaxSmallSize);
   }
   // Dense growth would have doubled the prefix to 64 spans, all of it populated: 128 MiB for 40 MiB of blocks.
-  if (ProcStatmBytes(1) - before > kBlocks * kMaxSmallSize + (size_t{24} << 20)) _exit(13);
+  if (ResidentBytes() - before > kBlocks * kMaxSmallSize + (size_t{24} << 20)) _exit(13);
   for (void* p : blocks) allocator->Free(p);
   _exit(allocator->IsValidForTesting() ? 0 : 14);
 }

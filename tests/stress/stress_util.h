@@ -16,8 +16,7 @@ namespace stress {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-// Resident set size of this process in bytes, read without allocating.
-inline size_t ResidentBytes() { return scalloc::testing::ProcStatmBytes(1); }
+using scalloc::testing::ResidentBytes;
 
 inline size_t ToMiB(size_t bytes) { return bytes / kMiB; }
 

@@ -24,6 +24,12 @@ inline size_t ProcStatmBytes(int index) {
   return strtoull(field, nullptr, 10) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
+// Virtual memory size of this process in bytes.
+inline size_t VirtualMemoryBytes() { return ProcStatmBytes(0); }
+
+// Resident set size of this process in bytes.
+inline size_t ResidentBytes() { return ProcStatmBytes(1); }
+
 }  // namespace scalloc::testing
 
 #endif  // SCALLOC_TESTS_SUPPORT_PROC_STATM_H_

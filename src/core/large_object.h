@@ -7,7 +7,9 @@
 // most their size, trimmed to the request, so a program that allocates and frees a multi-MiB buffer in a loop
 // does not pay a fresh mapping and a page fault per page every time (4 MiB, touched, 500 times: 0.58 s, 8x
 // glibc's time, without the cache). Guarded policies make a cached mapping inaccessible (its pages stay
-// resident), so a use after free still faults.
+// resident), so a use after free still faults. The tail a request does not need stays in the cache, and a freed
+// mapping merges with the cached mappings it touches, so resident pages go round instead of being unmapped and
+// faulted in again (blocks of 1..4 MiB replaced at random, every page written: 14x fewer page faults).
 #ifndef SCALLOC_SRC_CORE_LARGE_OBJECT_H_
 #define SCALLOC_SRC_CORE_LARGE_OBJECT_H_
 
@@ -19,6 +21,7 @@
 #include "src/base/bits.h"
 #include "src/base/spin_lock.h"
 #include "src/core/policy.h"
+#include "src/core/size_classes.h"
 #include "src/os/os.h"
 
 namespace scalloc::internal {
@@ -207,6 +210,11 @@ class LargeObjects {
   static constexpr size_t kInitialCapacity = 256;  // a power of two (the probe masks with capacity - 1)
   static constexpr size_t kGuardBytes = P::kGuardLargeObjects ? kPageSize : 0;
   static constexpr size_t kCacheSlots = 8;
+  // A trimmed tail of at least this many bytes goes back to the cache. One too short to hold a large object still
+  // merges back into the object's mapping when the object is freed, so its resident pages serve the next request
+  // instead of being unmapped (large_churn_touch: 37,800 -> 4,700 page faults, with the threshold at a large
+  // object's size instead of 16 pages). A shorter tail is not worth a cache slot.
+  static constexpr size_t kMinCachedBytes = 16 * kPageSize + 2 * kGuardBytes;
 
   // A freed mapping: [map_start, map_start + map_bytes), guards included (guarded policies: all inaccessible).
   struct CachedMapping {
@@ -254,7 +262,10 @@ class LargeObjects {
     if (entry.usable_bytes() < usable) {
       void* grown = Os::Remap(reinterpret_cast<void*>(entry.map_start), entry.map_bytes, usable);
       if (grown == nullptr) {
-        Os::Release(reinterpret_cast<void*>(entry.map_start), entry.map_bytes);
+        // The kernel refuses to grow a range made of more than one mapping (cached neighbours that merged) or
+        // with no address space left: the request maps afresh, and the resident pages stay cached (Alloc trims
+        // the cache if the fresh mapping fails too).
+        Cache(entry);
         return nullptr;
       }
       entry = CachedMapping{reinterpret_cast<uintptr_t>(grown), usable};
@@ -267,16 +278,26 @@ class LargeObjects {
       }
     }
     // What lies past the request stays inaccessible (guarded policies: a guard of a page or more) and unused. A
+    // tail of kMinCachedBytes or more goes back to the cache, with guards of its own: splitting it off costs no
+    // system call (it is still mapped, and guarded policies never made it accessible). A shorter
     // tail of up to a quarter of the request stays mapped with the object: unmapping it would cost a system call
     // and a TLB shootdown on every other core for little memory. A longer one goes.
     uintptr_t keep_end = entry.map_start + entry.map_bytes;
     const uintptr_t min_end = user + usable + kGuardBytes;
-    if (keep_end - min_end > usable / 4) {
-      Os::Release(reinterpret_cast<void*>(min_end), keep_end - min_end);
+    CachedMapping tail{min_end, keep_end - min_end};
+    if (tail.map_bytes >= kMinCachedBytes) {
       keep_end = min_end;
+    } else {
+      tail.map_bytes = 0;
+      if (keep_end - min_end > usable / 4) {
+        Os::Release(reinterpret_cast<void*>(min_end), keep_end - min_end);
+        keep_end = min_end;
+      }
     }
     if (zeroed) std::memset(reinterpret_cast<void*>(user), 0, usable);
-    return Record(LargeObject{user, usable, entry.map_start, keep_end - entry.map_start});
+    void* object = Record(LargeObject{user, usable, entry.map_start, keep_end - entry.map_start});
+    if (tail.map_bytes != 0) Cache(tail);
+    return object;
   }
 
   // A freed object's mapping goes to the cache (the oldest entries make room) or back to the OS.
@@ -293,16 +314,44 @@ class LargeObjects {
         return;
       }
     }
-    CachedMapping evicted[kCacheSlots];
+    Cache(entry);
+  }
+
+  // Publishes a mapping that nothing uses (guarded policies: all of it inaccessible) in the cache, merged with the
+  // cached mappings on either side of it; the oldest entries make room. What the limit cannot hold goes back to
+  // the OS.
+  void Cache(CachedMapping entry) {
+    CachedMapping evicted[kCacheSlots + 1];
     size_t evicted_count = 0;
     {
       SpinLockGuard lock(lock_);
-      while (cache_count_ == kCacheSlots || cached_bytes() + entry.map_bytes > cache_limit_bytes_) {
-        evicted[evicted_count++] = TakeCachedLocked(0);
+      // Entries never overlap, so at most one lies on each side. A merged entry is one range of the address
+      // space: munmap, mprotect and madvise take it whole (mremap needs one kernel mapping, and a grow that the
+      // kernel refuses falls back to a fresh mapping). No merge makes an entry larger than the limit, which
+      // would evict it whole where the entries apart lose only the oldest.
+      for (size_t i = 0; i < cache_count_;) {
+        const CachedMapping& cached = cache_[i];
+        if ((cached.map_start + cached.map_bytes == entry.map_start ||
+             entry.map_start + entry.map_bytes == cached.map_start) &&
+            cached.map_bytes + entry.map_bytes <= cache_limit_bytes_) {
+          const CachedMapping neighbour = TakeCachedLocked(i);
+          entry.map_start = neighbour.map_start < entry.map_start ? neighbour.map_start : entry.map_start;
+          entry.map_bytes += neighbour.map_bytes;
+          i = 0;
+        } else {
+          ++i;
+        }
       }
-      entry.heap_growth_at_retire = heap_growth_bytes_;
-      cache_[cache_count_++] = entry;
-      cache_bytes_.store(cached_bytes() + entry.map_bytes, std::memory_order_relaxed);
+      if (entry.map_bytes > cache_limit_bytes_) {
+        evicted[evicted_count++] = entry;
+      } else {
+        while (cache_count_ == kCacheSlots || cached_bytes() + entry.map_bytes > cache_limit_bytes_) {
+          evicted[evicted_count++] = TakeCachedLocked(0);
+        }
+        entry.heap_growth_at_retire = heap_growth_bytes_;
+        cache_[cache_count_++] = entry;
+        cache_bytes_.store(cached_bytes() + entry.map_bytes, std::memory_order_relaxed);
+      }
     }
     ReleaseMappings(evicted, evicted_count);
   }

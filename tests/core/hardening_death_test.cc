@@ -422,6 +422,40 @@ TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTh
   allocator->Free(moved);
 }
 
+TEST_F(HardeningDeathTest, TailsSplitOffCachedMappingsStayInaccessibleAndMergeBack) {
+  Hardened allocator;
+  const size_t mib = size_t{1} << 20;
+  auto* p = static_cast<char*>(allocator->Alloc(8 * mib));
+  std::memset(p, 7, 8 * mib);
+  allocator->Free(p);
+  // A smaller request takes the front of the cached mapping; the rest waits in the cache as a mapping of its
+  // own: a use after free of the old object's later pages still faults, and the tail's own first page lies past
+  // the new object's guard.
+  auto* q = static_cast<char*>(allocator->Alloc(3 * mib));
+  ASSERT_EQ(q, p);
+  std::memset(q, 1, 3 * mib);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(q + 3 * mib) = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(p + 3 * mib + kPageSize) = 1, DiedFromFault, "");
+  EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(p + 6 * mib), DiedFromFault, "");
+  // The tail serves the next request, guarded on both sides; the pages between the two objects are guards.
+  auto* r = static_cast<char*>(allocator->Alloc(2 * mib));
+  ASSERT_EQ(r, q + 3 * mib + 2 * kPageSize);
+  std::memset(r, 2, 2 * mib);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(r - 1) = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(r + 2 * mib) = 1, DiedFromFault, "");
+  // Freed, all of it merges back into one inaccessible mapping, which a request for the whole takes again.
+  allocator->Free(q);
+  allocator->Free(r);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(p) = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(r) = 1, DiedFromFault, "");
+  auto* whole = static_cast<char*>(allocator->Alloc(8 * mib));
+  ASSERT_EQ(whole, p);
+  std::memset(whole, 3, 8 * mib);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(whole + 8 * mib) = 1, DiedFromFault, "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(whole - 1) = 1, DiedFromFault, "");
+  allocator->Free(whole);
+}
+
 // With a hook installed (tests, fuzzers), reports are observable and the operation is abandoned safely.
 std::atomic<int> g_reports{0};
 ReportKind g_last_kind;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Well-known programs under the scalloc preload libraries, each compared with its system-malloc run: perl,
 # git (on a scratch repository with fixed dates), gcc/g++ compiling and running small programs, sqlite3,
-# tclsh and ghostscript. A program that is not installed prints SKIP and does not count.
+# tclsh, ghostscript, node with worker threads, and xz compressing with two threads. A program that is not
+# installed prints SKIP and does not count.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -76,8 +77,20 @@ gs_render() {
   gs -q -dBATCH -dNOPAUSE -dSAFER -sDEVICE=ppmraw -r72 -o - "$IT_DATA/drawing_workload.ps" | md5sum
 }
 
+node_workers() {
+  node "$IT_DATA/node_workload.js"
+}
+
+# Two compression threads, each with blocks of several MiB in flight: large objects allocated and freed by
+# different threads. The input is generated (the same bytes every run), the output compared by digest.
+xz_threads() {
+  seq 1 400000 | awk '{ print $1 * 7919 % 100003, "line", $1 % 977 }' >"$IT_WORK/xz_input.txt"
+  xz -T2 --block-size=1MiB -6 -c "$IT_WORK/xz_input.txt" | md5sum
+  xz -T2 --block-size=1MiB -6 -c "$IT_WORK/xz_input.txt" | xz -T2 -d -c | md5sum
+}
+
 export -f perl_hashes perl_regex_sort git_commands gcc_compile_and_run gxx_compile_and_run sqlite_queries tcl_dicts
-export -f gs_render
+export -f gs_render node_workers xz_threads
 
 it_check_preload_active
 
@@ -127,6 +140,18 @@ if it_have gs; then
   it_compare gs_render gs_render
 else
   it_skip gs "not installed"
+fi
+
+if it_have node; then
+  it_compare node_workers node_workers
+else
+  it_skip node "not installed"
+fi
+
+if it_have xz; then
+  it_compare xz_threads xz_threads
+else
+  it_skip xz "not installed"
 fi
 
 it_finish

@@ -389,12 +389,18 @@ TEST_F(HardeningDeathTest, LargeReallocMovesPagesAndKeepsItsGuards) {
   allocator->Free(q);
 }
 
+// A large object of `bytes`, written and freed: its mapping waits in the large-object cache.
+char* FreedLargeObject(Hardened& allocator, size_t bytes) {
+  auto* p = static_cast<char*>(allocator->Alloc(bytes));
+  std::memset(p, 7, bytes);
+  allocator->Free(p);
+  return p;
+}
+
 TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTheirGuards) {
   Hardened allocator;
   const size_t mib = size_t{1} << 20;
-  auto* p = static_cast<char*>(allocator->Alloc(4 * mib));
-  std::memset(p, 7, 4 * mib);
-  allocator->Free(p);
+  char* p = FreedLargeObject(allocator, 4 * mib);
   // Freed, the mapping waits in the cache with its pages resident but inaccessible.
   EXPECT_EXIT(*reinterpret_cast<volatile char*>(p) = 1, DiedFromFault, "");
   EXPECT_EXIT((void)*reinterpret_cast<volatile char*>(p + 2 * mib), DiedFromFault, "");
@@ -425,9 +431,7 @@ TEST_F(HardeningDeathTest, CachedLargeMappingsAreInaccessibleAndReusedOnesKeepTh
 TEST_F(HardeningDeathTest, TailsSplitOffCachedMappingsStayInaccessibleAndMergeBack) {
   Hardened allocator;
   const size_t mib = size_t{1} << 20;
-  auto* p = static_cast<char*>(allocator->Alloc(8 * mib));
-  std::memset(p, 7, 8 * mib);
-  allocator->Free(p);
+  char* p = FreedLargeObject(allocator, 8 * mib);
   // A smaller request takes the front of the cached mapping; the rest waits in the cache as a mapping of its
   // own: a use after free of the old object's later pages still faults, and the tail's own first page lies past
   // the new object's guard.

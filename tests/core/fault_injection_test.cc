@@ -103,6 +103,35 @@ TYPED_TEST(FaultInjectionTest, FailedLargeMappingIsEnomem) {
   EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
 }
 
+TYPED_TEST(FaultInjectionTest, RefusedRemapsOfLargeObjectsFallBackAndLoseNothing) {
+  TestAllocator<TypeParam, FaultOs> allocator;
+  const size_t mib = size_t{1} << 20;
+  const size_t guards = TypeParam::kGuardLargeObjects ? 2 * kPageSize : 0;
+  // A cached mapping the fast mode grows for a larger request: when the kernel refuses the grow, the request
+  // maps afresh and the mapping stays cached with its pages. (The hardened mode maps afresh anyway.)
+  allocator->Free(allocator->Alloc(4 * mib));
+  if constexpr (!TypeParam::kGuardLargeObjects) FaultOs::map.FailAt(0, /*sticky=*/false);
+  auto* p = static_cast<unsigned char*>(allocator->Alloc(6 * mib));
+  ASSERT_NE(p, nullptr);
+  if constexpr (!TypeParam::kGuardLargeObjects) EXPECT_EQ(FaultOs::map.failures(), 1);
+  FaultOs::map.Disable();
+  Stats stats;
+  allocator->CollectStats(&stats);
+  EXPECT_EQ(stats.large_cache_bytes, 4 * mib + guards);
+  // realloc whose move the kernel refuses copies instead, keeping the contents.
+  std::memset(p, 9, 6 * mib);
+  FaultOs::map.FailAt(0, /*sticky=*/false);
+  auto* q = static_cast<unsigned char*>(allocator->Realloc(p, 9 * mib));
+  FaultOs::map.Disable();
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q[0], 9);
+  EXPECT_EQ(q[6 * mib - 1], 9);
+  EXPECT_EQ(allocator->UsableSize(q), 9 * mib);
+  allocator->Free(q);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TYPED_TEST(FaultInjectionTest, ExhaustedArenaFallsBackToMappingsThenFailsCleanly) {
   // A 128 MiB address-space limit, and a sparse arena that cannot check its range (mappings fail while the
   // instance starts): the dense fallback takes a quarter of the limit, the smallest arena (32 MiB).

@@ -21,7 +21,6 @@
 #include "src/base/bits.h"
 #include "src/base/spin_lock.h"
 #include "src/core/policy.h"
-#include "src/core/size_classes.h"
 #include "src/os/os.h"
 
 namespace scalloc::internal {

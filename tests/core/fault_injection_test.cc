@@ -113,7 +113,9 @@ TYPED_TEST(FaultInjectionTest, RefusedRemapsOfLargeObjectsFallBackAndLoseNothing
   if constexpr (!TypeParam::kGuardLargeObjects) FaultOs::map.FailAt(0, /*sticky=*/false);
   auto* p = static_cast<unsigned char*>(allocator->Alloc(6 * mib));
   ASSERT_NE(p, nullptr);
-  if constexpr (!TypeParam::kGuardLargeObjects) EXPECT_EQ(FaultOs::map.failures(), 1);
+  if constexpr (!TypeParam::kGuardLargeObjects) {
+    EXPECT_EQ(FaultOs::map.failures(), 1);
+  }
   FaultOs::map.Disable();
   Stats stats;
   allocator->CollectStats(&stats);

@@ -280,6 +280,39 @@ class Arena {
     return room >= (limit != SIZE_MAX ? limit : kLateSparseRoomBytes);
   }
 
+  // Where the metadata arrays sit at the start of an arena's reservation: the SpanMeta array, then the bitmaps
+  // array (each behind a guard page when guarded, each with the growth guard page after it), padded to a span
+  // boundary.
+  struct MetadataLayout {
+    size_t lead = 0;               // the guard page in front of each array (guarded), else 0
+    size_t metas_footprint = 0;    // the SpanMeta array's region, its lead included
+    size_t bitmaps_footprint = 0;  // the bitmaps array's region (0 without bitmaps)
+    size_t bytes = 0;              // both, padded to a span boundary
+    size_t arrays_bytes() const { return metas_footprint + bitmaps_footprint; }
+    size_t padding() const { return bytes - arrays_bytes(); }
+  };
+  static MetadataLayout LayOutMetadata(size_t spans, bool guarded, bool with_bitmaps) {
+    MetadataLayout layout;
+    layout.lead = guarded ? kMetadataGuardBytes : 0;
+    layout.metas_footprint = GrowableRegion<Os>::FootprintBytes(layout.lead, MetaBytes(spans), guarded);
+    layout.bitmaps_footprint =
+        with_bitmaps ? GrowableRegion<Os>::FootprintBytes(layout.lead, BitmapBytes(spans), guarded) : 0;
+    layout.bytes = AlignUp(layout.arrays_bytes(), kVirtualSpanBytes);
+    return layout;
+  }
+  // Hands the arrays' parts of a PROT_NONE reservation starting at `start` to their regions.
+  void PlaceMetadata(uintptr_t start, const MetadataLayout& layout, size_t spans, bool guarded, bool with_bitmaps) {
+    metas_region_.Place(start + layout.lead, layout.lead, MetaBytes(spans), guarded);
+    if (with_bitmaps) {
+      bitmaps_region_.Place(start + layout.metas_footprint + layout.lead, layout.lead, BitmapBytes(spans), guarded);
+    }
+  }
+  // Maps the arrays' first `initial` spans' worth. False on failure (the caller releases the regions).
+  bool InitMetadata(size_t initial, bool with_bitmaps) {
+    return metas_region_.Init(MetaBytes(initial), /*accessible=*/true) &&
+           (!with_bitmaps || bitmaps_region_.Init(BitmapBytes(initial), /*accessible=*/true));
+  }
+
   // One PROT_NONE reservation holds, from low to high addresses: the metadata array, the bitmaps array (each
   // behind a guard page when guarded), padding to a span boundary, the lead guard span (guarded) and the
   // spans. One reservation, with the spans last, keeps the metadata's given-back ranges below the spans' much
@@ -289,26 +322,16 @@ class Arena {
     // and its metadata arrays a PROT_NONE page on each side.
     const bool guarded = !accessible;
     const size_t lead = guarded ? kArenaLeadGuardBytes : 0;
-    const size_t meta_lead = guarded ? kMetadataGuardBytes : 0;
     const size_t spans = bytes >> kVirtualSpanShift;
     const size_t initial = spans < kInitialArenaSpans ? spans : kInitialArenaSpans;
-    const size_t metas_footprint = GrowableRegion<Os>::FootprintBytes(meta_lead, MetaBytes(spans), guarded);
-    const size_t bitmaps_footprint =
-        with_bitmaps ? GrowableRegion<Os>::FootprintBytes(meta_lead, BitmapBytes(spans), guarded) : 0;
-    const size_t metadata_end = AlignUp(metas_footprint + bitmaps_footprint, kVirtualSpanBytes);
-    auto raw = reinterpret_cast<uintptr_t>(Os::Reserve(metadata_end + lead + bytes, kVirtualSpanBytes,
+    const MetadataLayout layout = LayOutMetadata(spans, guarded, with_bitmaps);
+    auto raw = reinterpret_cast<uintptr_t>(Os::Reserve(layout.bytes + lead + bytes, kVirtualSpanBytes,
                                                        /*accessible=*/false));
     if (raw == 0) return false;
-    metas_region_.Place(raw + meta_lead, meta_lead, MetaBytes(spans), guarded);
-    if (with_bitmaps) {
-      bitmaps_region_.Place(raw + metas_footprint + meta_lead, meta_lead, BitmapBytes(spans), guarded);
-    }
+    PlaceMetadata(raw, layout, spans, guarded, with_bitmaps);
     // The spans' lead is the padding to the span boundary plus the lead guard span.
-    const size_t spans_lead = metadata_end - metas_footprint - bitmaps_footprint + lead;
-    spans_.Place(raw + metadata_end + lead, spans_lead, bytes, /*trailing_guard=*/false);
-    if (!metas_region_.Init(MetaBytes(initial), /*accessible=*/true) ||
-        (with_bitmaps && !bitmaps_region_.Init(BitmapBytes(initial), /*accessible=*/true)) ||
-        !spans_.Init(initial << kVirtualSpanShift, accessible)) {
+    spans_.Place(raw + layout.bytes + lead, layout.padding() + lead, bytes, /*trailing_guard=*/false);
+    if (!InitMetadata(initial, with_bitmaps) || !spans_.Init(initial << kVirtualSpanShift, accessible)) {
       ReleaseRegions();
       return false;
     }
@@ -347,35 +370,28 @@ class Arena {
     if (spans > limit / kTargetRealSpanBytes) spans = limit / kTargetRealSpanBytes;
     if (spans > kMaxSparseSpans) spans = kMaxSparseSpans;
     if (spans < kMinArenaSpans) return false;
-    const size_t meta_lead = guarded ? kMetadataGuardBytes : 0;
-    const size_t metas_footprint = GrowableRegion<Os>::FootprintBytes(meta_lead, MetaBytes(spans), guarded);
-    const size_t bitmaps_footprint =
-        with_bitmaps ? GrowableRegion<Os>::FootprintBytes(meta_lead, BitmapBytes(spans), guarded) : 0;
-    const size_t metadata_bytes = AlignUp(metas_footprint + bitmaps_footprint, kVirtualSpanBytes);
-    const size_t total = metadata_bytes + (spans << kVirtualSpanShift);
+    const MetadataLayout layout = LayOutMetadata(spans, guarded, with_bitmaps);
+    const size_t total = layout.bytes + (spans << kVirtualSpanShift);
     uintptr_t start = 0;
     for (unsigned attempt = 0; attempt < kSparseRangeAttempts && start == 0; ++attempt) {
-      start = RangeAwayFromNewMappings<Os>(metadata_bytes, total, limit, attempt);
+      start = RangeAwayFromNewMappings<Os>(layout.bytes, total, limit, attempt);
       if (start == 0) return false;
       if (!RangeIsUnmapped<Os>(start, total)) start = 0;
     }
     if (start == 0) return false;
     // The metadata arrays' reservation, at the start of the range; the regions give back what they do not map.
-    if (!Os::MapAt(reinterpret_cast<void*>(start), metadata_bytes, /*accessible=*/false)) return false;
-    metas_region_.Place(start + meta_lead, meta_lead, MetaBytes(spans), guarded);
-    if (with_bitmaps) {
-      bitmaps_region_.Place(start + metas_footprint + meta_lead, meta_lead, BitmapBytes(spans), guarded);
-    }
+    if (!Os::MapAt(reinterpret_cast<void*>(start), layout.bytes, /*accessible=*/false)) return false;
+    PlaceMetadata(start, layout, spans, guarded, with_bitmaps);
     // The padding between the arrays and the spans belongs to neither region and stays unmapped.
-    const size_t padding = metadata_bytes - metas_footprint - bitmaps_footprint;
-    if (padding != 0) Os::Release(reinterpret_cast<void*>(start + metas_footprint + bitmaps_footprint), padding);
+    if (layout.padding() != 0) {
+      Os::Release(reinterpret_cast<void*>(start + layout.arrays_bytes()), layout.padding());
+    }
     const size_t initial = spans < kInitialArenaSpans ? spans : kInitialArenaSpans;
-    if (!metas_region_.Init(MetaBytes(initial), /*accessible=*/true) ||
-        (with_bitmaps && !bitmaps_region_.Init(BitmapBytes(initial), /*accessible=*/true))) {
+    if (!InitMetadata(initial, with_bitmaps)) {
       ReleaseRegions();
       return false;
     }
-    base_ = start + metadata_bytes;
+    base_ = start + layout.bytes;
     capacity_spans_ = static_cast<uint32_t>(spans);
     sparse_from_.store(0, std::memory_order_relaxed);
     use_guard_markers_ = false;  // the holes are the guards

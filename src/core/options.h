@@ -11,21 +11,24 @@
 namespace scalloc::internal {
 
 // SC_OPTION(name, default, min, max, doc). Defaults of -1 mean "the policy decides".
-#define SC_OPTIONS_TABLE(SC_OPTION)                                                                 \
-  SC_OPTION(reuse_threshold, kDefaultReuseThreshold, 0, 100,                                        \
-            "percent utilization below which a span with no owner becomes reusable (0: only empty " \
-            "spans are reused; 100: a span is reusable as soon as one block is free)")              \
-  SC_OPTION(span_cache_mib, 32, 0, 1 << 20,                                                         \
-            "MiB of empty spans kept committed in the span pool before memory goes back to the OS") \
-  SC_OPTION(large_cache_mib, 32, 0, 1 << 20,                                                        \
-            "MiB of freed large-object mappings kept for reuse before memory goes back to the OS")  \
-  SC_OPTION(zero_on_free, -1, -1, 1,                                                                \
-            "clear small blocks when they are freed (hardened library only; -1: policy default)")   \
-  SC_OPTION(stats, 0, 0, 1, "print statistics to stderr at exit")                                   \
-  SC_OPTION(verbose, 0, 0, 1, "print the effective options and the mode at start")                  \
-  SC_OPTION(arena_gib, 1024, 1, 65536,                                                              \
-            "GiB of address space to reserve for the span arena (shrinks "                          \
-            "automatically under RLIMIT_AS)")
+#define SC_OPTIONS_TABLE(SC_OPTION)                                                                  \
+  SC_OPTION(reuse_threshold, kDefaultReuseThreshold, 0, 100,                                         \
+            "percent utilization below which a span with no owner becomes reusable (0: only empty "  \
+            "spans are reused; 100: a span is reusable as soon as one block is free)")               \
+  SC_OPTION(span_cache_mib, 32, 0, 1 << 20,                                                          \
+            "MiB of empty spans kept committed in the span pool before memory goes back to the OS")  \
+  SC_OPTION(large_cache_mib, 32, 0, 1 << 20,                                                         \
+            "MiB of freed large-object mappings kept for reuse before memory goes back to the OS")   \
+  SC_OPTION(zero_on_free, -1, -1, 1,                                                                 \
+            "clear small blocks when they are freed (hardened library only; -1: policy default)")    \
+  SC_OPTION(stats, 0, 0, 1, "print statistics to stderr at exit")                                    \
+  SC_OPTION(verbose, 0, 0, 1, "print the effective options and the mode at start")                   \
+  SC_OPTION(arena_gib, 1024, 1, 65536,                                                               \
+            "GiB of address space to reserve for the span arena (shrinks "                           \
+            "automatically under RLIMIT_AS)")                                                        \
+  SC_OPTION(keep_deepbind, 0, 0, 1,                                                                  \
+            "shared libraries only: pass RTLD_DEEPBIND on to dlopen (0: drop it, so that a library " \
+            "opened with it uses the process's malloc, not the C library's)")
 
 struct Options {
 #define SC_DECLARE_FIELD(name, default_value, min, max, doc) int64_t name = default_value;

@@ -12,6 +12,7 @@ namespace scalloc::internal {
 inline constexpr size_t kPageSize = 4096;
 inline constexpr int kErrnoNoMemory = 12;  // ENOMEM on Linux
 inline constexpr int kErrnoInvalid = 22;   // EINVAL on Linux
+inline constexpr int kDlopenDeepBind = 8;  // dlopen's RTLD_DEEPBIND in the GNU C library
 
 // Release, Commit, Protect, Revoke and Decommit leave errno unchanged (free() must), also when they fail.
 struct SystemOs {

@@ -285,6 +285,8 @@ void SystemOs::UnlockStdioInParent() {
 
 bool SystemOs::IsSingleThreaded() { return &__libc_single_threaded != nullptr && __libc_single_threaded != 0; }
 
+static_assert(kDlopenDeepBind == RTLD_DEEPBIND);
+
 void* SystemOs::FindSymbol(const char* name, bool after_this_library) {
   return dlsym(after_this_library ? RTLD_NEXT : RTLD_DEFAULT, name);
 }

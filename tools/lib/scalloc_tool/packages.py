@@ -14,6 +14,8 @@ PACKAGES = [
     "googletest",
     "python3",
     "coreutils",
+    # Integration tests: PHP loads its extensions with RTLD_DEEPBIND (tests/integration/dlopen_test.sh).
+    "php-cli",
     # Benchmarks: instruction counts, plots, and the allocators scalloc is compared with.
     "valgrind",
     "gnuplot-nox",

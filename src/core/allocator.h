@@ -42,6 +42,14 @@ class Allocator {
  public:
   using Policy = P;
   static constexpr bool kHardened = P::kValidateFree;
+  // The classes from kFirstMappedClass on are served as large objects of exactly the class size (policy.h,
+  // kMaxSpanBlockBytes); none when the policy keeps every class in spans.
+  static constexpr size_t kFirstMappedClass = SizeToClassUncached(P::kMaxSpanBlockBytes) + 1;
+  static constexpr bool kMapsBigClasses = kFirstMappedClass < kNumClasses;
+  static_assert(P::kMaxSpanBlockBytes <= kMaxSmallSize &&
+                ClassToSizeUncached(kFirstMappedClass - 1) == P::kMaxSpanBlockBytes);
+  static_assert(!kMapsBigClasses || ClassToSizeUncached(kFirstMappedClass) % kPageSize == 0,
+                "a class served as a large object must be a whole number of pages: its usable size is the class size");
 
   constexpr Allocator() = default;
   Allocator(const Allocator&) = delete;
@@ -104,6 +112,11 @@ class Allocator {
     if (__builtin_mul_overflow(count, size, &total)) return FailNoMemory();
     // A large object is zeroed by LargeObjects, only when it reuses a cached mapping (fresh ones are zero).
     if (total > kMaxSmallSize) return AllocLarge(total, kPageSize, /*zeroed=*/true);
+    if constexpr (kMapsBigClasses) {
+      if (total > P::kMaxSpanBlockBytes) {
+        if (void* block = AllocMappedClassBlock(SizeToClass(total), kPageSize, /*zeroed=*/true)) return block;
+      }
+    }
     void* block = Alloc(total);
     if (block != nullptr) std::memset(block, 0, total);
     return block;
@@ -425,6 +438,7 @@ class Allocator {
   bool InitSlow();
   SC_NOINLINE void* AllocSlow(size_t size, size_t alignment);
   SC_NOINLINE void* AllocLarge(size_t size, size_t alignment, bool zeroed);
+  void* AllocMappedClassBlock(size_t class_id, size_t alignment, bool zeroed);
   void* AllocFromClass(size_t class_id, size_t alignment);
   void* RefillAndPop(Lab* lab, size_t class_id);
   SC_NOINLINE void* PopCorrupted(SpanMeta* span, void* block, void* next);
@@ -450,6 +464,7 @@ class Allocator {
   SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
   SC_NOINLINE void ReportFreeOfFreeBlock(const SpanMeta* span, void* pointer);
   bool SizeMatches(void* pointer, size_t size, size_t alignment);
+  static bool SizeFitsClassBlock(size_t size, size_t alignment, size_t block_bytes);
   size_t ReallocUsableSize(void* pointer);
   enum class ArenaPointer { kLiveBlock, kOutsideBlocks, kInsideBlock, kFreedBlock };
   ArenaPointer CheckArenaPointer(const SpanMeta* span, uintptr_t address) const;

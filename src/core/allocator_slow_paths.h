@@ -101,6 +101,13 @@ void* Allocator<P, Os>::AllocSlow(size_t size, size_t alignment) {
     class_id = alignment <= kMaxSmallSize ? AlignedSizeToClass(size, alignment) : kNumClasses;
     if (class_id == kNumClasses) return AllocLarge(size, alignment, /*zeroed=*/false);
   }
+  if constexpr (kMapsBigClasses) {
+    // The fast path never gets here with one of these classes holding a hot span: none is ever installed.
+    // Where no mapping can be made (vm.max_map_count, an address-space limit) the block comes from a span.
+    if (class_id >= kFirstMappedClass) {
+      if (void* block = AllocMappedClassBlock(class_id, alignment, /*zeroed=*/false)) return block;
+    }
+  }
   return AllocFromClass(class_id, alignment);
 }
 
@@ -110,6 +117,17 @@ void* Allocator<P, Os>::AllocLarge(size_t size, size_t alignment, bool zeroed) {
   if (size > kMaxRequestBytes || !Init()) return FailNoMemory();
   void* block = large_.Alloc(size, alignment, zeroed);
   return block != nullptr ? block : FailNoMemory();
+}
+
+// A block of one of the classes the policy serves as large objects (kFirstMappedClass on): a mapping of exactly
+// the class size. nullptr when none can be made, or while kMaxLiveLargeObjectsForClasses large objects are live
+// (each takes up to three of the process's 65,530 VMAs, vm.max_map_count, which the arena needs too); the
+// caller then takes the block from a span.
+template <AllocatorPolicy P, class Os>
+void* Allocator<P, Os>::AllocMappedClassBlock(size_t class_id, size_t alignment, bool zeroed) {
+  constexpr size_t kMaxLiveLargeObjectsForClasses = 8192;
+  if (!Init() || large_.live_count() >= kMaxLiveLargeObjectsForClasses) return nullptr;
+  return large_.Alloc(ClassToSize(class_id), alignment > kPageSize ? alignment : kPageSize, zeroed);
 }
 
 template <AllocatorPolicy P, class Os>
@@ -653,11 +671,7 @@ bool Allocator<P, Os>::SizeMatches(void* pointer, size_t size, size_t alignment)
   if (arena_.Contains(address)) {
     SpanMeta* span = arena_.MetaOf(address);
     if (span->block_bytes == 0) return true;  // Free() reports it
-    size_t expected = alignment <= kMinAlignment ? (size <= kMaxSmallSize ? SizeToClass(size) : kNumClasses)
-                                                 : AlignedSizeToClass(size, alignment);
-    if (expected == span->class_id) return true;
-    // realloc keeps a block for any size above half of it, so those sizes are legitimate too.
-    if (size <= span->block_bytes && size > span->block_bytes / 2) return true;
+    if (SizeFitsClassBlock(size, alignment, span->block_bytes)) return true;
     ReportSizeMismatch(pointer, size, span->block_bytes);
     return false;
   }
@@ -665,8 +679,20 @@ bool Allocator<P, Os>::SizeMatches(void* pointer, size_t size, size_t alignment)
   if (usable == 0) return true;  // Free() reports it
   size_t rounded;                // as LargeObjects::Alloc rounds: a zero-byte request got one page
   if (TryAlignUp(size == 0 ? 1 : size, kPageSize, &rounded) && rounded == usable) return true;
+  // A block of a class served as a large object (kMaxSpanBlockBytes) follows the rules of its class.
+  if (usable <= kMaxSmallSize && SizeFitsClassBlock(size, alignment, usable)) return true;
   ReportSizeMismatch(pointer, size, usable);
   return false;
+}
+
+// Whether a sized free of `size` (with `alignment`) fits a block of `block_bytes`: the block of the request's
+// class, or one that realloc kept for the size (any size above half of the block).
+template <AllocatorPolicy P, class Os>
+bool Allocator<P, Os>::SizeFitsClassBlock(size_t size, size_t alignment, size_t block_bytes) {
+  size_t expected = alignment <= kMinAlignment ? (size <= kMaxSmallSize ? SizeToClass(size) : kNumClasses)
+                                               : AlignedSizeToClass(size, alignment);
+  if (expected < kNumClasses && ClassToSize(expected) == block_bytes) return true;
+  return size <= block_bytes && size > block_bytes / 2;
 }
 
 // Validated policies: what an arena address handed to realloc or malloc_usable_size points at. kFreedBlock only
@@ -756,6 +782,12 @@ void* Allocator<P, Os>::Realloc(void* pointer, size_t size) {
     size_t rounded;
     if (TryAlignUp(size, kPageSize, &rounded) && rounded == old_usable) return pointer;
     if (void* moved = large_.TryRemap(reinterpret_cast<uintptr_t>(pointer), size)) return moved;
+  } else if (old_usable <= kMaxSmallSize && size <= old_usable && size > old_usable / 2) {
+    return pointer;  // a block of a class served as a large object (kMaxSpanBlockBytes): the rule of its class
+  } else if (kMapsBigClasses && size > P::kMaxSpanBlockBytes) {
+    // From one such class to another: move the pages rather than copy them (trace_replay's growing buffers).
+    const size_t class_bytes = ClassToSize(SizeToClass(size));
+    if (void* moved = large_.TryRemap(reinterpret_cast<uintptr_t>(pointer), class_bytes)) return moved;
   }
   void* fresh = Alloc(size);
   if (fresh == nullptr) return nullptr;  // errno set; the old block stays valid

@@ -87,7 +87,7 @@ class LargeObjects {
       if (found->freed) return FreeResult::kAlreadyFreed;
       RemoveLocked(address, &object);
       live_bytes_ -= object.usable_bytes;
-      --live_count_;
+      live_count_.fetch_sub(1, std::memory_order_relaxed);
       ++freed_total_;
     }
     Retire(object);
@@ -141,7 +141,7 @@ class LargeObjects {
     LargeObject updated{user, usable, user - kGuardBytes, usable + 2 * kGuardBytes};
     if (!InsertLocked(updated)) {
       live_bytes_ -= usable;
-      --live_count_;
+      live_count_.fetch_sub(1, std::memory_order_relaxed);
       Os::Release(reinterpret_cast<void*>(user - kGuardBytes), usable + 2 * kGuardBytes);
       return nullptr;
     }
@@ -193,13 +193,15 @@ class LargeObjects {
     }
     if (table_ != nullptr) Os::Release(table_, capacity_ * sizeof(LargeObject));
     table_ = nullptr;
-    capacity_ = used_slots_ = live_count_ = live_bytes_ = 0;
+    capacity_ = used_slots_ = live_bytes_ = 0;
+    live_count_.store(0, std::memory_order_relaxed);
   }
 
   size_t live_bytes() const { return live_bytes_; }
   // Read without the lock (a hint) by the span allocation path.
   size_t cached_bytes() const { return cache_bytes_.load(std::memory_order_relaxed); }
-  size_t live_count() const { return live_count_; }
+  // Written under the lock; read without it too (a racy count is good enough for the allocator's policy).
+  size_t live_count() const { return live_count_.load(std::memory_order_relaxed); }
   uint64_t allocated_total() const { return allocated_total_; }
   uint64_t freed_total() const { return freed_total_; }
   SpinLock& lock() { return lock_; }
@@ -231,7 +233,7 @@ class LargeObjects {
       return nullptr;
     }
     live_bytes_ += object.usable_bytes;
-    ++live_count_;
+    live_count_.fetch_add(1, std::memory_order_relaxed);
     ++allocated_total_;
     return reinterpret_cast<void*>(object.address);
   }
@@ -432,7 +434,7 @@ class LargeObjects {
   LargeObject* table_ = nullptr;
   size_t capacity_ = 0;
   size_t used_slots_ = 0;  // live + deleted
-  size_t live_count_ = 0;
+  std::atomic<size_t> live_count_{0};
   size_t live_bytes_ = 0;
   uint64_t allocated_total_ = 0;
   uint64_t freed_total_ = 0;

@@ -4,6 +4,7 @@
 #define SCALLOC_SRC_CORE_POLICY_H_
 
 #include <concepts>
+#include <cstddef>
 
 namespace scalloc::internal {
 
@@ -22,6 +23,9 @@ concept AllocatorPolicy = requires {
   { P::kGuardRegions } -> std::convertible_to<bool>;
   // Large objects get an inaccessible page before and after.
   { P::kGuardLargeObjects } -> std::convertible_to<bool>;
+  // The biggest blocks kept in spans; the size classes above it (up to 1 MiB) are served as large objects, a
+  // mapping each of exactly the class size, so their usable sizes do not change. 1 MiB: every class in spans.
+  { P::kMaxSpanBlockBytes } -> std::convertible_to<size_t>;
   // Span metadata carries a checksum keyed by the secret; a corrupted header is reported, not trusted.
   { P::kSpanChecksum } -> std::convertible_to<bool>;
   // Fresh blocks of a span are handed out in random order (harder to groom a heap layout).
@@ -39,6 +43,7 @@ struct FastPolicy {
   static constexpr bool kDetectDoubleFree = false;
   static constexpr bool kGuardRegions = false;
   static constexpr bool kGuardLargeObjects = false;
+  static constexpr size_t kMaxSpanBlockBytes = size_t{1} << 20;
   static constexpr bool kSpanChecksum = false;
   static constexpr bool kRandomizeFreshBlocks = false;
   static constexpr bool kZeroOnFreeDefault = false;
@@ -52,6 +57,11 @@ struct HardenedPolicy {
   static constexpr bool kDetectDoubleFree = true;
   static constexpr bool kGuardRegions = true;
   static constexpr bool kGuardLargeObjects = true;
+  // Blocks above 128 KiB get the large objects' guard pages on both sides, so an overflow off the end of any of
+  // them faults at once, as with glibc's mmap threshold and other hardened allocators; in a span only the last
+  // block has a guard after it (a class of 256 KiB blocks holds seven of them in a span). When no mapping can
+  // be made (the map count), they come from spans after all.
+  static constexpr size_t kMaxSpanBlockBytes = size_t{128} << 10;
   static constexpr bool kSpanChecksum = true;
   static constexpr bool kRandomizeFreshBlocks = true;
   // Off by default: it costs a memset per free (see docs/hardening.md for the measurement); zero_on_free=1

@@ -20,6 +20,8 @@ namespace scalloc::internal {
 namespace {
 
 using scalloc::testing::AllPolicies;
+using scalloc::testing::kBiggestSpanBlock;
+using scalloc::testing::kBiggestSpanBlocksPerSpan;
 using scalloc::testing::TestAllocator;
 
 template <class P>
@@ -139,7 +141,7 @@ TYPED_TEST(AllocatorTest, ReallocKeepsTheBlockWhenItStillFits) {
 // is handed out again, its pages past the first read as zero (the program's old bytes are gone from memory).
 TYPED_TEST(AllocatorTest, ReallocGivesBackThePagesOfABigBlockItMovesOutOf) {
   TestAllocator<TypeParam> allocator;
-  const size_t size = 256 * 1024;
+  const size_t size = 96 * 1024;  // above the purge threshold (64 KiB), in spans in both modes
   auto* old_block = static_cast<unsigned char*>(allocator->Alloc(size));
   ASSERT_NE(old_block, nullptr);
   std::memset(old_block, 0xab, size);
@@ -806,12 +808,13 @@ TYPED_TEST(AllocatorTest, ArenaMapsMoreOfItsRangeAsSpansAreTaken) {
   ASSERT_EQ(arena.size_bytes(), kInitialArenaSpans * kVirtualSpanBytes);
   ASSERT_GT(arena.capacity_bytes(), 4 * kInitialArenaSpans * kVirtualSpanBytes);
   std::vector<void*> blocks;
-  for (size_t i = 0; i < 3 * kInitialArenaSpans; ++i) {
-    void* p = allocator->Alloc(kMaxSmallSize);
+  constexpr size_t kBlockBytes = kBiggestSpanBlock<TypeParam>;
+  for (size_t i = 0; i < 3 * kInitialArenaSpans * kBiggestSpanBlocksPerSpan<TypeParam>; ++i) {
+    void* p = allocator->Alloc(kBlockBytes);
     ASSERT_NE(p, nullptr);
     ASSERT_TRUE(arena.Contains(reinterpret_cast<uintptr_t>(p))) << i;
     static_cast<char*>(p)[0] = 1;
-    static_cast<char*>(p)[kMaxSmallSize - 1] = 2;
+    static_cast<char*>(p)[kBlockBytes - 1] = 2;
     blocks.push_back(p);
   }
   EXPECT_GE(arena.spans_ever_used(), 3 * kInitialArenaSpans);

@@ -169,6 +169,55 @@ TYPED_TEST(FaultInjectionTest, ExhaustedArenaFallsBackToMappingsThenFailsCleanly
   allocator->Free(again);
 }
 
+// The hardened mode maps each block above 128 KiB on its own (policy.h, kMaxSpanBlockBytes). Where no mapping
+// can be made, or too many large objects are live for the process's map count, such a block comes from a span,
+// with the same usable size, and everything works on both kinds alike.
+TEST(FaultInjectionHardenedTest, BlocksAboveTheSpanLimitComeFromSpansWhenNoMappingCanBeMade) {
+  FaultOs::DisableAll();
+  TestAllocator<HardenedPolicy, FaultOs> allocator;
+  const size_t size = 200 * 1024;
+  auto* mapped = static_cast<char*>(allocator->Alloc(size));
+  ASSERT_NE(mapped, nullptr);
+  EXPECT_EQ(allocator->SpanOfForTesting(mapped), nullptr);
+  FaultOs::map.FailAt(0, /*sticky=*/true);
+  auto* from_span = static_cast<char*>(allocator->Alloc(size));
+  auto* zeroed = static_cast<char*>(allocator->AllocZeroed(1, size));
+  FaultOs::DisableAll();
+  ASSERT_NE(from_span, nullptr);
+  ASSERT_NE(zeroed, nullptr);
+  EXPECT_NE(allocator->SpanOfForTesting(from_span), nullptr);
+  EXPECT_NE(allocator->SpanOfForTesting(zeroed), nullptr);
+  EXPECT_EQ(allocator->UsableSize(from_span), allocator->UsableSize(mapped));
+  for (size_t i = 0; i < size; i += 4096) EXPECT_EQ(zeroed[i], 0);
+  std::memset(from_span, 3, size);
+  // Moves between the two kinds keep the contents.
+  from_span = static_cast<char*>(allocator->Realloc(from_span, 600 * 1024));
+  ASSERT_NE(from_span, nullptr);
+  EXPECT_EQ(allocator->SpanOfForTesting(from_span), nullptr);
+  EXPECT_EQ(from_span[size - 1], 3);
+  allocator->FreeSized(zeroed, size);
+  allocator->Free(from_span);
+  allocator->Free(mapped);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
+TEST(FaultInjectionHardenedTest, BlocksAboveTheSpanLimitComeFromSpansWhenManyLargeObjectsAreLive) {
+  TestAllocator<HardenedPolicy> allocator;
+  std::vector<void*> blocks;
+  size_t in_spans = 0;
+  for (int i = 0; i < 8192 + 64; ++i) {
+    void* p = allocator->Alloc(140 * 1024);  // address space only: nothing is written
+    ASSERT_NE(p, nullptr) << i;
+    EXPECT_EQ(allocator->UsableSize(p), size_t{144} * 1024);
+    in_spans += allocator->SpanOfForTesting(p) != nullptr;
+    blocks.push_back(p);
+  }
+  EXPECT_EQ(in_spans, 64u);
+  for (void* p : blocks) allocator->Free(p);
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TEST(FaultInjectionHardenedTest, RefusedGuardCommitFallsBackAndStaysConsistent) {
   FaultOs::DisableAll();
   TestAllocator<HardenedPolicy, FaultOs> allocator;

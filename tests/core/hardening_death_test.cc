@@ -18,7 +18,10 @@ namespace {
 
 using scalloc::testing::DiedFromFault;
 using scalloc::testing::FaultOs;
+using scalloc::testing::kBiggestSpanBlock;
+using scalloc::testing::kBiggestSpanBlocksPerSpan;
 using scalloc::testing::TestAllocator;
+using scalloc::testing::TestOptions;
 using Hardened = TestAllocator<HardenedPolicy>;
 
 class HardeningDeathTest : public ::testing::Test {
@@ -224,11 +227,13 @@ TEST_F(HardeningDeathTest, CorruptedSpanMetadataIsReported) {
   span->class_id ^= 1;
 }
 
-// Fills a span and overflows from its last block byte by byte. 128 KiB and 1 MiB blocks would fill the 2 MiB
-// virtual span exactly without the page the size-class table keeps free for the guard.
+// Fills a span and overflows from its last block byte by byte. 128 KiB blocks (the biggest the hardened mode
+// keeps in spans) would fill the 2 MiB virtual span exactly without the page the size-class table keeps free
+// for the guard.
 template <class Os>
 void ExpectLinearOverflowsOutOfSpansToFault() {
-  for (size_t block_bytes : {size_t{2048}, size_t{128} << 10, size_t{1} << 20}) {
+  static_assert(kBiggestSpanBlock<HardenedPolicy> == size_t{128} << 10);
+  for (size_t block_bytes : {size_t{2048}, size_t{128} << 10}) {
     SCOPED_TRACE(block_bytes);
     TestAllocator<HardenedPolicy, Os> allocator;
     void* first = allocator->Alloc(block_bytes);
@@ -266,11 +271,15 @@ TEST_F(HardeningDeathTest, LinearOverflowFaultsWithoutGuardMarkers) {
 // is used again, and then reads as zeros; with and without guard markers.
 template <class Os>
 void ExpectReturnedSpansToFaultAndComeBackZeroed() {
-  TestAllocator<HardenedPolicy, Os> allocator;
-  // Blocks of 1 MiB take a span each; 64 of them overflow the 32 MiB span cache when freed.
+  Options options = TestOptions();
+  options.span_cache_mib = 4;
+  TestAllocator<HardenedPolicy, Os> allocator(options);
+  // Eight spans of the biggest blocks kept in spans overflow the 4 MiB span cache when freed.
+  constexpr size_t kBlockBytes = kBiggestSpanBlock<HardenedPolicy>;
+  constexpr size_t kBlocks = 8 * kBiggestSpanBlocksPerSpan<HardenedPolicy>;
   std::vector<char*> blocks;
-  for (int i = 0; i < 64; ++i) {
-    auto* p = static_cast<char*>(allocator->Alloc(kMaxSmallSize));
+  for (size_t i = 0; i < kBlocks; ++i) {
+    auto* p = static_cast<char*>(allocator->Alloc(kBlockBytes));
     ASSERT_NE(p, nullptr);
     std::memset(p, 0x5a, 4096);
     blocks.push_back(p);
@@ -278,7 +287,7 @@ void ExpectReturnedSpansToFaultAndComeBackZeroed() {
   for (char* p : blocks) allocator->Free(p);
   Stats stats;
   allocator->CollectStats(&stats);
-  ASSERT_GT(stats.spans_free, stats.span_cache_bytes / kMaxSmallSize);
+  ASSERT_GT(stats.spans_free * kSizeClassInfo[SizeToClass(kBlockBytes)].real_span_bytes, stats.span_cache_bytes);
 
   // The spans freed once the cache was full went back to the OS.
   char* returned = nullptr;
@@ -288,8 +297,8 @@ void ExpectReturnedSpansToFaultAndComeBackZeroed() {
   ASSERT_NE(returned, nullptr);
   EXPECT_EXIT(*reinterpret_cast<volatile char*>(returned) = 1, DiedFromFault, "");
   std::vector<char*> again;
-  for (int i = 0; i < 64; ++i) {
-    auto* p = static_cast<char*>(allocator->Alloc(kMaxSmallSize));
+  for (size_t i = 0; i < kBlocks; ++i) {
+    auto* p = static_cast<char*>(allocator->Alloc(kBlockBytes));
     ASSERT_NE(p, nullptr);
     // (The first bytes of a block reused from a free list hold the link it had; the rest is what was written.)
     for (size_t offset = 512; offset < 4096; offset += 512) ASSERT_TRUE(p[offset] == 0 || p[offset] == 0x5a);
@@ -319,7 +328,10 @@ TEST(HardenedArenaTest, GuardMarkersKeepTheMappingCountFlat) {
   TestAllocator<HardenedPolicy> allocator;
   const size_t before = CountMappings();
   std::vector<void*> blocks;
-  for (int i = 0; i < 200; ++i) blocks.push_back(allocator->Alloc(kMaxSmallSize));
+  // 200 spans of the biggest blocks kept in spans, and small blocks of many classes.
+  for (size_t i = 0; i < 200 * kBiggestSpanBlocksPerSpan<HardenedPolicy>; ++i) {
+    blocks.push_back(allocator->Alloc(kBiggestSpanBlock<HardenedPolicy>));
+  }
   for (int i = 0; i < 2000; ++i) blocks.push_back(allocator->Alloc(static_cast<size_t>(16 + i % 4000)));
   EXPECT_LT(CountMappings(), before + 16) << "spans in use: " << allocator->ArenaForTesting().spans_ever_used();
   for (void* p : blocks) allocator->Free(p);
@@ -354,7 +366,9 @@ TEST_F(HardeningDeathTest, MetadataGuardPagesMoveAsTheArenaGrows) {
   Hardened allocator;
   const Arena<SystemOs>& arena = allocator->ArenaForTesting();
   std::vector<void*> blocks;
-  for (size_t i = 0; i < 2 * kInitialArenaSpans; ++i) blocks.push_back(allocator->Alloc(kMaxSmallSize));
+  for (size_t i = 0; i < 2 * kInitialArenaSpans * kBiggestSpanBlocksPerSpan<HardenedPolicy>; ++i) {
+    blocks.push_back(allocator->Alloc(kBiggestSpanBlock<HardenedPolicy>));
+  }
   ASSERT_GT(arena.num_spans(), kInitialArenaSpans);
   const uint32_t last = arena.num_spans() - 1;
   const uintptr_t metas_end = AlignUp(reinterpret_cast<uintptr_t>(arena.Meta(last) + 1), kPageSize);
@@ -372,6 +386,37 @@ TEST_F(HardeningDeathTest, LargeObjectsHaveGuardPagesOnBothSides) {
   EXPECT_EXIT(*reinterpret_cast<volatile char*>(p + usable) = 1, DiedFromFault, "");
   EXPECT_EXIT(*reinterpret_cast<volatile char*>(p - 1) = 1, DiedFromFault, "");
   allocator->Free(p);
+}
+
+// Blocks of the classes above 128 KiB are large objects of exactly the class size: the same usable size as in
+// the fast mode, and a guard page on each side, so an overflow off the end of any of them faults at once (in a
+// span only the last block has a guard after it).
+TEST_F(HardeningDeathTest, BlocksAboveTheSpanLimitAreGuardedOnBothSides) {
+  Hardened allocator;
+  TestAllocator<FastPolicy> fast;
+  for (size_t size : {(size_t{128} << 10) + 1, size_t{200} << 10, size_t{256} << 10, size_t{1} << 20}) {
+    SCOPED_TRACE(size);
+    auto* p = static_cast<char*>(allocator->Alloc(size));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(allocator->SpanOfForTesting(p), nullptr);
+    const size_t usable = allocator->UsableSize(p);
+    void* in_fast_mode = fast->Alloc(size);
+    EXPECT_EQ(usable, fast->UsableSize(in_fast_mode));
+    EXPECT_EQ(usable, ClassToSize(SizeToClass(size)));
+    fast->Free(in_fast_mode);
+    std::memset(p, 1, usable);
+    EXPECT_EXIT(*reinterpret_cast<volatile char*>(p + usable) = 1, DiedFromFault, "");
+    EXPECT_EXIT(*reinterpret_cast<volatile char*>(p - 1) = 1, DiedFromFault, "");
+    allocator->Free(p);
+    EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(large object");
+  }
+  // Aligned requests of those classes too.
+  auto* aligned = static_cast<char*>(allocator->AllocAligned(64 << 10, 256 << 10));
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % (64 << 10), 0u);
+  EXPECT_EQ(allocator->UsableSize(aligned), size_t{256} << 10);
+  EXPECT_EXIT(*reinterpret_cast<volatile char*>(aligned + (256 << 10)) = 1, DiedFromFault, "");
+  allocator->Free(aligned);
 }
 
 TEST_F(HardeningDeathTest, LargeReallocMovesPagesAndKeepsItsGuards) {

@@ -23,6 +23,7 @@ namespace {
 
 using scalloc::testing::AllPolicies;
 using scalloc::testing::FaultOs;
+using scalloc::testing::kBiggestSpanBlock;
 using scalloc::testing::ResidentBytes;
 using scalloc::testing::TestAllocator;
 using scalloc::testing::VirtualMemoryBytes;
@@ -77,8 +78,10 @@ TYPED_TEST(SparseArenaTest, OnlyRealSpansCountAgainstTheLimit) {
 TYPED_TEST(SparseArenaTest, SpansThatChangeClassesMapExactlyWhatTheyNeed) {
   TestAllocator<TypeParam, FaultOs> allocator;
   ASSERT_TRUE(allocator->ArenaForTesting().sparse());
-  // Big classes first (real spans near 2 MiB), then small ones reuse their spans from the pool, then big again.
-  for (size_t size : {size_t{700} << 10, size_t{48}, size_t{96} << 10, size_t{16}, size_t{1} << 20}) {
+  // Big classes first (real spans near 2 MiB), then small ones reuse their spans from the pool, then big again
+  // (the biggest blocks kept in spans: 1 MiB fast, 128 KiB hardened).
+  constexpr size_t kBiggest = kBiggestSpanBlock<TypeParam>;
+  for (size_t size : {kBiggest / 4 * 3, size_t{48}, size_t{96} << 10, size_t{16}, kBiggest}) {
     const size_t class_id = SizeToClass(size);
     const SizeClassInfo& info = kSizeClassInfo[class_id];
     std::vector<void*> blocks;

@@ -15,6 +15,14 @@ inline internal::Options TestOptions() {
   return options;
 }
 
+// The biggest blocks Policy keeps in spans (bigger classes are large objects), and how many of them fill a span:
+// tests that need many spans allocate this many of them per span.
+template <class Policy>
+inline constexpr size_t kBiggestSpanBlock = Policy::kMaxSpanBlockBytes;
+template <class Policy>
+inline constexpr size_t kBiggestSpanBlocksPerSpan =
+    internal::kSizeClassInfo[internal::SizeToClassUncached(Policy::kMaxSpanBlockBytes)].num_blocks;
+
 template <class Policy, class Os = internal::SystemOs>
 class TestAllocator {
  public:

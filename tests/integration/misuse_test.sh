@@ -29,6 +29,7 @@ CASES=(
   "write_after_free_link|134|^scalloc: corrupted free list at 0x[0-9a-f]+"
   "overflow_past_span|139|"
   "overflow_large|139|"
+  "overflow_256k_block|139|"
   "underflow_large|139|"
   "use_after_free_large|139|"
 )

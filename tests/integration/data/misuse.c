@@ -106,6 +106,14 @@ int main(int argc, char** argv) {
   } else if (strcmp(name, "overflow_large") == 0) {
     char* p = malloc(4 << 20);
     ((volatile char*)p)[malloc_usable_size(p)] = 1;
+  } else if (strcmp(name, "overflow_256k_block") == 0) {
+    // Eight bytes past a 256 KiB block (a size class, not a large object): its neighbour in a span is live.
+    char* p = malloc(256 << 10);
+    char* neighbour = malloc(256 << 10);
+    memset(p, 1, 256 << 10);
+    memset(neighbour, 2, 256 << 10);
+    memset((char*)Launder(p) + malloc_usable_size(p), 0, 8);
+    free(neighbour);
   } else if (strcmp(name, "underflow_large") == 0) {
     char* p = malloc(4 << 20);
     ((volatile char*)p)[-1] = 1;

@@ -461,6 +461,7 @@ class Allocator {
   void UnlinkReusableLocked(ClassList& list, SpanMeta* span);
   void RetireSpan(SpanMeta* span);
   SC_NOINLINE void FreeOutsideArena(void* pointer);
+  SC_NOINLINE const char* WhyNotAnObject(const void* pointer);
   SC_NOINLINE void ReportFreeOfUnusedMemory(SpanMeta* span, void* pointer);
   SC_NOINLINE void ReportFreeOfFreeBlock(const SpanMeta* span, void* pointer);
   bool SizeMatches(void* pointer, size_t size, size_t alignment);

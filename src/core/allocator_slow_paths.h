@@ -639,8 +639,17 @@ void Allocator<P, Os>::FreeOutsideArena(void* pointer) {
     case LargeObjects<P, Os>::FreeResult::kAlreadyFreed:
       return ReportDoubleFree(pointer, 0xffffffffu, usable);
     case LargeObjects<P, Os>::FreeResult::kUnknown:
-      return ReportInvalidFree(pointer, "not allocated by scalloc");
+      return ReportInvalidFree(pointer, WhyNotAnObject(pointer));
   }
+}
+
+// The report's phrase for a pointer outside the arena that is no large object's start: inside one (interior or,
+// off the 16-byte grid, misaligned, as for blocks in spans), or nothing of ours.
+template <AllocatorPolicy P, class Os>
+const char* Allocator<P, Os>::WhyNotAnObject(const void* pointer) {
+  const uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+  if (!large_.IsInteriorOfLiveObject(address)) return "not allocated by scalloc";
+  return (address % 16) != 0 ? "misaligned pointer" : "interior pointer";
 }
 
 template <AllocatorPolicy P, class Os>
@@ -754,13 +763,13 @@ size_t Allocator<P, Os>::ReallocUsableSize(void* pointer) {
       return span->block_bytes;
     }
     size_t usable = large_.UsableSize(address);
-    if (usable == 0) ReportInvalidFree(pointer, "not allocated by scalloc");
+    if (usable == 0) ReportInvalidFree(pointer, WhyNotAnObject(pointer));
     return usable;
   }
   // The fast mode reports what free() would report too (a pointer in no span or large object): the check costs
   // nothing here, and returning NULL would look like an allocation failure with the block still the caller's.
   const size_t usable = UsableSize(pointer);
-  if (usable == 0) ReportInvalidFree(pointer, "not allocated by scalloc");
+  if (usable == 0) ReportInvalidFree(pointer, WhyNotAnObject(pointer));
   return usable;
 }
 

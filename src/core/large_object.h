@@ -94,6 +94,17 @@ class LargeObjects {
     return FreeResult::kFreed;
   }
 
+  // Whether `address` points into a live object past its start (the report of a bad free names it). Scans the
+  // whole table: for error paths only.
+  bool IsInteriorOfLiveObject(uintptr_t address) {
+    SpinLockGuard lock(lock_);
+    for (size_t i = 0; i < capacity_; ++i) {
+      const LargeObject& object = table_[i];
+      if (IsLive(object) && address > object.address && address - object.address < object.usable_bytes) return true;
+    }
+    return false;
+  }
+
   // 0 when `address` is not a live large object.
   size_t UsableSize(uintptr_t address) {
     SpinLockGuard lock(lock_);

@@ -133,8 +133,17 @@ TEST_F(HardeningDeathTest, InvalidFreeOfInteriorAndMisalignedPointers) {
   auto* p = static_cast<char*>(allocator->Alloc(128));
   EXPECT_DEATH(allocator->Free(p + 16), "scalloc: invalid free of 0x[0-9a-f]+ \\(interior pointer\\)");
   EXPECT_DEATH(allocator->Free(p + 3), "scalloc: invalid free of 0x[0-9a-f]+ \\(misaligned pointer\\)");
-  auto* large = static_cast<char*>(allocator->Alloc(size_t{2} << 20));
-  EXPECT_DEATH(allocator->Free(large + 4096), "scalloc: invalid free of 0x");
+  // The same inside large objects and blocks above 128 KiB (mapped on their own), also through realloc.
+  for (size_t size : {size_t{2} << 20, size_t{300} << 10}) {
+    auto* large = static_cast<char*>(allocator->Alloc(size));
+    EXPECT_DEATH(allocator->Free(large + 4096), "scalloc: invalid free of 0x[0-9a-f]+ \\(interior pointer\\)");
+    EXPECT_DEATH(allocator->Free(large + 5), "scalloc: invalid free of 0x[0-9a-f]+ \\(misaligned pointer\\)");
+    EXPECT_DEATH(allocator->Realloc(large + 64, 10), "scalloc: invalid free of 0x[0-9a-f]+ \\(interior pointer\\)");
+    // Just past the end is no object's: not an interior pointer.
+    EXPECT_DEATH(allocator->Free(large + allocator->UsableSize(large) + (16 << 10)),
+                 "scalloc: invalid free of 0x[0-9a-f]+ \\(not allocated by scalloc\\)");
+    allocator->Free(large);
+  }
 }
 
 TEST_F(HardeningDeathTest, InvalidFreeOfAnUnusedPartOfTheArena) {

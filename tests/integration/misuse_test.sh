@@ -17,7 +17,7 @@ CASES=(
   "realloc_after_free|134|^scalloc: double free of 0x[0-9a-f]+"
   "misaligned_free|134|^scalloc: invalid free of 0x[0-9a-f]+ \(misaligned pointer\)"
   "interior_free|134|^scalloc: invalid free of 0x[0-9a-f]+ \(interior pointer\)"
-  "interior_free_large|134|^scalloc: invalid free of 0x[0-9a-f]+"
+  "interior_free_large|134|^scalloc: invalid free of 0x[0-9a-f]+ \(interior pointer\)"
   "free_never_allocated|134|^scalloc: invalid free of 0x[0-9a-f]+ \(never-allocated block\)"
   "free_global|134|^scalloc: invalid free of 0x[0-9a-f]+ \(not allocated by scalloc\)"
   "free_stack|134|^scalloc: invalid free of 0x[0-9a-f]+ \(not allocated by scalloc\)"

@@ -417,6 +417,8 @@ TEST_F(HardeningDeathTest, BlocksAboveTheSpanLimitAreGuardedOnBothSides) {
     EXPECT_EXIT(*reinterpret_cast<volatile char*>(p + usable) = 1, DiedFromFault, "");
     EXPECT_EXIT(*reinterpret_cast<volatile char*>(p - 1) = 1, DiedFromFault, "");
     allocator->Free(p);
+    // Freed, it waits in the large-object cache inaccessible: a use after free faults too.
+    EXPECT_EXIT(*reinterpret_cast<volatile char*>(p) = 1, DiedFromFault, "");
     EXPECT_DEATH(allocator->Free(p), "scalloc: double free of 0x[0-9a-f]+ \\(large object");
   }
   // Aligned requests of those classes too.

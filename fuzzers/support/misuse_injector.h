@@ -52,10 +52,12 @@ inline unsigned FreeOfForeignPointer(HeapUnderTest& heap, void* pointer) {
 inline void WrongSizeFree(HeapUnderTest& heap, char* pointer, const ShadowBlock& block, uint8_t arg) {
   size_t wrong = block.usable + 1 + 16 * (arg >> 1);  // too big: never fits the block
   if ((arg & 1) != 0 && block.alignment <= 16) {
-    // Too small: at most half a small block (the next smaller class already holds it), or a large object's size
-    // rounded to one page fewer. Not for aligned blocks: a smaller size with the same alignment can legitimately
-    // need the same class.
-    if (heap.IsInArena(pointer) && block.usable > 16) {
+    // Too small: at most half a block of a size class (the next smaller class already holds it), or a large
+    // object's size rounded to one page fewer. Blocks of the classes above 128 KiB are mapped on their own by
+    // the hardened mode, outside the arena, and follow their class's rule. Not for aligned blocks: a smaller
+    // size with the same alignment can legitimately need the same class.
+    const bool class_block = heap.IsInArena(pointer) || (block.usable > 8192 && block.usable <= kSpecMaxSmallSize);
+    if (class_block && block.usable > 16) {
       wrong = (arg >> 1) % (block.usable / 2 + 1);
     } else if (!heap.IsInArena(pointer) && block.usable > 8192) {
       wrong = block.usable - 4097;

@@ -24,16 +24,8 @@ done
 
 # PHP loads its extensions with RTLD_DEEPBIND: under any preloaded malloc that keeps the flag, it dies at start.
 php_workload() {
-  php -r '
-    $a = [];
-    for ($i = 0; $i < 200000; $i++) { $a[$i % 20000] = str_repeat("p", $i % 300) . $i; }
-    $b = array_map("strrev", $a);
-    sort($b);
-    $j = json_encode(array_slice($b, 0, 5000));
-    $d = json_decode($j, true);
-    $words = preg_split("/[0-9]+/", implode(",", array_slice($a, 0, 3000)), -1, PREG_SPLIT_NO_EMPTY);
-    echo count($a), " ", strlen($j), " ", count($d), " ", count($words), " ", md5(implode("", $d)), "\n";
-    echo implode(" ", get_loaded_extensions()), "\n";'
+  php "$IT_DATA/php_workload.php"
+  php -r 'echo implode(" ", get_loaded_extensions()), "\n";'
 }
 export -f php_workload
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Real programs under each allocator: the integration tests' workloads (CPython with its own small-object
-# allocator off, perl, tclsh, sqlite3, a g++ compile, ghostscript rendering pages) run with LD_PRELOAD, interleaved, several times each.
+# allocator off, perl, tclsh, sqlite3, a g++ compile, PHP, ghostscript rendering pages) run with LD_PRELOAD, interleaved, several times each.
 # Prints the median wall time and peak RSS per program and allocator, with ratios against the system malloc.
 """Usage: tools/bench/real_programs.py [--runs N] [--allocators a,b,...] [--release-dir DIR]
 
@@ -33,6 +33,9 @@ def programs(scratch):
         ("sqlite3 :memory:", ["sh", "-c", f"sqlite3 :memory: < {os.path.join(DATA, 'queries.sql')}"], {}),
         ("g++ -O2 compile", ["g++", "-std=c++17", "-O2", "-c", os.path.join(DATA, "templates.cc"), "-o",
                              os.path.join(scratch, "templates.o")], {}),
+        # Without php.ini (-n): no extensions, so the peers, whose preloaded malloc PHP's extensions (opened with
+        # RTLD_DEEPBIND) would crash, run it too.
+        ("php arrays (-n)", ["php", "-n", os.path.join(DATA, "php_workload.php")], {}),
         ("gs render 6 pages", ["gs", "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=ppmraw", "-r150", "-o",
                                os.devnull, os.path.join(DATA, "drawing_workload.ps")], {}),
     ]

@@ -102,8 +102,9 @@ void* Allocator<P, Os>::AllocSlow(size_t size, size_t alignment) {
     if (class_id == kNumClasses) return AllocLarge(size, alignment, /*zeroed=*/false);
   }
   if constexpr (kMapsBigClasses) {
-    // The fast path never gets here with one of these classes holding a hot span: none is ever installed.
-    // Where no mapping can be made (vm.max_map_count, an address-space limit) the block comes from a span.
+    // No hot span is installed for these classes, so the fast path sends them here, until no mapping can be made
+    // (vm.max_map_count, an address-space limit): then the block comes from a span, and that class's hot span
+    // serves the fast path until it is used up.
     if (class_id >= kFirstMappedClass) {
       if (void* block = AllocMappedClassBlock(class_id, alignment, /*zeroed=*/false)) return block;
     }
@@ -783,20 +784,18 @@ void* Allocator<P, Os>::Realloc(void* pointer, size_t size) {
   if (size > kMaxRequestBytes) return FailNoMemory();
   size_t old_usable = ReallocUsableSize(pointer);
   if (old_usable == 0) return nullptr;  // invalid pointer (reported) in hardened mode
-  bool old_is_large = !arena_.Contains(reinterpret_cast<uintptr_t>(pointer));
-  if (!old_is_large) {
-    // Keep the block while the new size still fits and would not waste more than half of it.
-    if (size <= old_usable && (size > old_usable / 2 || old_usable <= kMinAlignment)) return pointer;
-  } else if (size > kMaxSmallSize) {
-    size_t rounded;
-    if (TryAlignUp(size, kPageSize, &rounded) && rounded == old_usable) return pointer;
-    if (void* moved = large_.TryRemap(reinterpret_cast<uintptr_t>(pointer), size)) return moved;
-  } else if (old_usable <= kMaxSmallSize && size <= old_usable && size > old_usable / 2) {
-    return pointer;  // a block of a class served as a large object (kMaxSpanBlockBytes): the rule of its class
-  } else if (kMapsBigClasses && size > P::kMaxSpanBlockBytes) {
-    // From one such class to another: move the pages rather than copy them (trace_replay's growing buffers).
-    const size_t class_bytes = ClassToSize(SizeToClass(size));
-    if (void* moved = large_.TryRemap(reinterpret_cast<uintptr_t>(pointer), class_bytes)) return moved;
+  const bool old_is_large = !arena_.Contains(reinterpret_cast<uintptr_t>(pointer));
+  // A block of a size class (in a span, or mapped on its own: kMaxSpanBlockBytes) is kept while the new size still
+  // fits and would not waste more than half of it.
+  if (old_usable <= kMaxSmallSize && size <= old_usable && (size > old_usable / 2 || old_usable <= kMinAlignment)) {
+    return pointer;
+  }
+  // A mapping whose new size is served by a mapping too moves its pages rather than copying them: a large object,
+  // or a block of a class the policy maps (trace_replay's growing buffers).
+  if (old_is_large && (size > kMaxSmallSize || (kMapsBigClasses && size > P::kMaxSpanBlockBytes))) {
+    const size_t target = size > kMaxSmallSize ? AlignUp(size, kPageSize) : ClassToSize(SizeToClass(size));
+    if (target == old_usable) return pointer;
+    if (void* moved = large_.TryRemap(reinterpret_cast<uintptr_t>(pointer), target)) return moved;
   }
   void* fresh = Alloc(size);
   if (fresh == nullptr) return nullptr;  // errno set; the old block stays valid

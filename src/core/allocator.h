@@ -281,8 +281,9 @@ class Allocator {
     return span->bump < span->bump_end;
   }
 
-  // A never-used block of the hot span `span` (HasFreshBlocks). Fast: the next one. Hardened: the next one of
-  // the open window (OpenFreshWindow opens one when none is left), marked allocated.
+  // A never-used block of the hot span `span` (HasFreshBlocks): with randomized fresh blocks, the next one of the
+  // open window (OpenFreshWindow opens one when none is left), else the one at the bump pointer; marked allocated
+  // where the policy keeps allocation bits.
   SC_ALWAYS_INLINE void* TakeFreshBlock(Lab* lab, SpanMeta* span, size_t class_id) {
     if constexpr (P::kRandomizeFreshBlocks) {
       const uint32_t window = lab->fresh_window[class_id];
@@ -297,6 +298,11 @@ class Allocator {
       (void)class_id;
       const uintptr_t bump = span->bump;
       span->bump = bump + span->block_bytes;
+      if constexpr (P::kDetectDoubleFree) {
+        // Past the bump pointer before it is marked allocated, as the window orders it (fork safety, lab.h).
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        return MarkFreshBlockAllocated(span, bump);
+      }
       AsanUnpoison(reinterpret_cast<void*>(bump), span->block_bytes);
       return reinterpret_cast<void*>(bump);
     }

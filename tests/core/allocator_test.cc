@@ -19,14 +19,14 @@
 namespace scalloc::internal {
 namespace {
 
-using scalloc::testing::AllPolicies;
+using scalloc::testing::PolicyMixes;
 using scalloc::testing::kBiggestSpanBlock;
 using scalloc::testing::kBiggestSpanBlocksPerSpan;
 using scalloc::testing::TestAllocator;
 
 template <class P>
 class AllocatorTest : public ::testing::Test {};
-TYPED_TEST_SUITE(AllocatorTest, AllPolicies);
+TYPED_TEST_SUITE(AllocatorTest, PolicyMixes);
 
 template <class A>
 SpanState StateOf(A& allocator, const void* p) {

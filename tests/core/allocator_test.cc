@@ -328,8 +328,11 @@ TYPED_TEST(AllocatorTest, TheLargeObjectCacheKeepsToItsLimit) {
     Stats stats;
     allocator->CollectStats(&stats);
     EXPECT_LE(stats.large_cache_bytes, static_cast<size_t>(limit_mib) * mib);
+    // At least the last one stays. How much more depends on where the kernel put the six mappings: neighbours
+    // merge, and a merged entry that has to make room goes whole (9 MiB of three merged objects for the fourth:
+    // cutting pieces off it instead doubled large_churn's munmap calls).
     if (limit_mib != 0) {
-      EXPECT_GE(stats.large_cache_bytes, 2 * 3 * mib);
+      EXPECT_GE(stats.large_cache_bytes, 3 * mib);
     }
     // An object larger than the whole cache (and more than twice any entry, which the fast mode would grow) is
     // never kept.

@@ -19,9 +19,9 @@
 namespace scalloc::internal {
 namespace {
 
-using scalloc::testing::PolicyMixes;
 using scalloc::testing::kBiggestSpanBlock;
 using scalloc::testing::kBiggestSpanBlocksPerSpan;
+using scalloc::testing::PolicyMixes;
 using scalloc::testing::TestAllocator;
 
 template <class P>

@@ -8,7 +8,7 @@ BENCH_DIR = pathlib.Path(__file__).resolve().parents[1]  # tools/bench
 # One source file per binary (bench_<source>), and the headers they include.
 SOURCES = [
     "acdc", "cache_scratch", "cache_thrash", "frag", "large_churn", "larson", "malloc_loop", "prodcons",
-    "realloc_large", "shbench", "threadtest", "trace_replay",
+    "realloc_large", "shbench", "thread_churn", "threadtest", "trace_replay",
 ]
 HEADERS = ["bench_common.h", "false_sharing.h"]
 
@@ -34,6 +34,8 @@ WORKLOADS = [
     Workload("cache_scratch", "cache_scratch", description="passive false sharing (Hoard)"),
     Workload("cache_thrash", "cache_thrash", description="active false sharing (Hoard)"),
     Workload("acdc", "acdc", description="size/lifetime distributions, shared objects (ACDC style)"),
+    Workload("thread_churn", "thread_churn",
+             description="short-lived threads, size mix up to 2.5 MiB, blocks swapped between threads (mstress style)"),
     Workload("frag", "frag", scalable=False, description="fill, free 90%, refill with other sizes"),
     Workload("realloc_large", "realloc_large", scalable=False, description="realloc growth 1 -> 64 MiB"),
     Workload("large_churn", "large_churn", scalable=False,

@@ -375,14 +375,15 @@ class Allocator {
     PushLocal(span, pointer);
   }
 
-  // A free into the span the caller's remote batch already chains (a thread freeing a run of blocks whose span
-  // it no longer holds hot, often its own earlier allocations): no atomics, no call. The batch keeps those
+  // A free into the span the caller's remote batch for it already chains (a thread freeing a run of blocks whose
+  // span it no longer holds hot, often its own earlier allocations): no atomics, no call. The batch keeps those
   // blocks uncounted by the span, so the span cannot have gone back to the pool meanwhile. The compiler fences
   // keep the stores in the order a fork() child relies on (lab.h).
   SC_ALWAYS_INLINE bool TryAppendToRemoteBatch(SpanMeta* span, void* block) {
     const ThreadBinding& binding = tls_binding_;
     Lab* lab = binding.lab;
-    RemoteBatch& batch = lab->remote_batch;  // the constant empty LAB's batch never names a span
+    // The constant empty LAB's batches never name a span.
+    RemoteBatch& batch = lab->remote_batches[RemoteBatchSlotOf(span)];
     if (SC_UNLIKELY(batch.span != span || batch.count >= kRemoteBatchBlocks || binding.token != token_)) {
       return false;
     }
@@ -460,7 +461,8 @@ class Allocator {
   void CountRemoteFree(uint32_t class_id);
   void PushRemoteChain(SpanMeta* span, void* head_block, void* tail_block, uint32_t count);
   void PushRemoteChainWithTransition(SpanMeta* span, void* head_block, void* tail_block, uint32_t count);
-  void FlushRemoteBatch(Lab* lab);
+  void FlushRemoteBatch(RemoteBatch& batch);
+  void FlushRemoteBatches(Lab* lab);
   void FlushCallerRemoteBatch();
   SpanState NextState(const SpanMeta* span, RemoteWord word_after_push) const;
   void LinkReusableLocked(ClassList& list, SpanMeta* span);

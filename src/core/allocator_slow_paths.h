@@ -150,7 +150,7 @@ template <AllocatorPolicy P, class Os>
 void* Allocator<P, Os>::RefillAndPop(Lab* lab, size_t class_id) {
   // Blocks this thread freed into other spans become usable to their owners (and to the pool) here at the
   // latest.
-  if (lab->remote_batch.span != nullptr) FlushRemoteBatch(lab);
+  FlushRemoteBatches(lab);
   SpanMeta* span = lab->hot[class_id];
   for (;;) {
     if (span != &kEmptySpan) {
@@ -299,7 +299,7 @@ void Allocator<P, Os>::ReleaseHotSpan(SpanMeta* span, uint32_t fresh_window) {
 
 template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::ReleaseLab(Lab* lab) {
-  FlushRemoteBatch(lab);
+  FlushRemoteBatches(lab);
   // Each step clears the LAB's copy before acting on it: if a fork() interrupts a thread exiting here, the
   // child releases the same LAB again as an orphan (ChildAfterFork) and must find nothing to do twice.
   for (size_t c = 0; c < kNumClasses; ++c) {
@@ -492,10 +492,10 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
     PushRemoteChain(span, block, block, 1);
     return;
   }
-  // Start a new chain: the current one (another span's, or full) is pushed first. The compiler fence keeps
-  // `count` last, as a fork() child relies on (lab.h).
-  FlushRemoteBatch(lab);
-  RemoteBatch& batch = lab->remote_batch;
+  // Start a new chain: the one in this span's batch slot (another span's, or full) is pushed first. The compiler
+  // fence keeps `count` last, as a fork() child relies on (lab.h).
+  RemoteBatch& batch = lab->remote_batches[RemoteBatchSlotOf(span)];
+  FlushRemoteBatch(batch);
   codec_.Store(block, nullptr);
   batch.span = span;
   batch.tail = block;
@@ -506,8 +506,7 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
 }
 
 template <AllocatorPolicy P, class Os>
-void Allocator<P, Os>::FlushRemoteBatch(Lab* lab) {
-  RemoteBatch& batch = lab->remote_batch;
+void Allocator<P, Os>::FlushRemoteBatch(RemoteBatch& batch) {
   if (batch.count == 0) return;
   const RemoteBatch taken = batch;
   // Empty the batch before publishing the chain: a fork() between the two leaves the child's copy of this
@@ -519,9 +518,14 @@ void Allocator<P, Os>::FlushRemoteBatch(Lab* lab) {
 }
 
 template <AllocatorPolicy P, class Os>
+void Allocator<P, Os>::FlushRemoteBatches(Lab* lab) {
+  for (RemoteBatch& batch : lab->remote_batches) FlushRemoteBatch(batch);
+}
+
+template <AllocatorPolicy P, class Os>
 void Allocator<P, Os>::FlushCallerRemoteBatch() {
   if (initialized() && tls_binding_.token == token_ && tls_binding_.lab != &kEmptyLab) {
-    FlushRemoteBatch(tls_binding_.lab);
+    FlushRemoteBatches(tls_binding_.lab);
   }
 }
 

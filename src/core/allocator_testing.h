@@ -159,7 +159,9 @@ template <AllocatorPolicy P, class Os>
 uint32_t Allocator<P, Os>::BatchedBlocksForTesting(const SpanMeta* span) {
   uint32_t n = 0;
   registry_.ForEachInUse([&](Lab* lab) {
-    if (lab->remote_batch.span == span) n += lab->remote_batch.count;
+    for (const RemoteBatch& batch : lab->remote_batches) {
+      if (batch.span == span) n += batch.count;
+    }
   });
   return n;
 }

@@ -24,8 +24,17 @@ struct RemoteBatch {
   uint32_t count = 0;
 };
 
-// At most this many blocks wait in a LAB's remote batch.
+// At most this many blocks wait in one remote batch.
 inline constexpr uint32_t kRemoteBatchBlocks = 64;
+
+// A LAB keeps this many remote batches, each for one span at a time, picked by the span's metadata address: a
+// thread whose frees alternate between spans it no longer holds (random frees of older blocks, blocks another
+// thread allocated) still chains them instead of pushing one block per CAS. All of them are pushed whenever the
+// thread refills a class, so their blocks never wait longer than the thread's next refill (or its exit).
+inline constexpr uint32_t kRemoteBatchSlots = 16;
+inline uint32_t RemoteBatchSlotOf(const SpanMeta* span) {
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(span) / sizeof(SpanMeta) % kRemoteBatchSlots);
+}
 
 // Hardened: fresh blocks are handed out in random order within windows of this many consecutive blocks.
 inline constexpr uint32_t kFreshWindowBlocks = 8;
@@ -78,7 +87,7 @@ struct Lab {
   // racily by statistics, folded into the instance's totals when the LAB is released).
   uint64_t allocated_blocks[kNumClasses] = {};
   uint64_t freed_blocks[kNumClasses] = {};
-  RemoteBatch remote_batch;
+  RemoteBatch remote_batches[kRemoteBatchSlots];
   const void* allocator = nullptr;  // the Allocator instance this LAB belongs to
   Lab* next_free = nullptr;         // registry free list
   uint64_t random_state = 0;        // per-LAB generator for randomized block order (hardened)

@@ -454,6 +454,44 @@ TYPED_TEST(AllocatorTest, RemoteFreesOfABoundThreadAreBatchedPerSpan) {
   EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
 }
 
+// Frees that alternate between spans the thread does not hold (older blocks of several classes freed in random
+// order) each go to their span's own batch: no push until a batch is full or the thread refills or exits.
+TYPED_TEST(AllocatorTest, RemoteFreesAlternatingBetweenSpansAreBatchedPerSpan) {
+  TestAllocator<TypeParam> allocator;
+  std::vector<void*> small = FillOneSpan(allocator, 64);
+  std::vector<void*> big = FillOneSpan(allocator, 128);
+  void* extra_small = allocator->Alloc(64);  // both filled spans float
+  void* extra_big = allocator->Alloc(128);
+  SpanMeta* small_span = allocator->SpanOfForTesting(small[0]);
+  SpanMeta* big_span = allocator->SpanOfForTesting(big[0]);
+  ASSERT_NE(RemoteBatchSlotOf(small_span), RemoteBatchSlotOf(big_span)) << "spans taken one after the other";
+  std::thread([&] {
+    allocator->Free(allocator->Alloc(32));  // binds this thread to a LAB of the instance
+    for (uint32_t i = 0; i < 20; ++i) {
+      allocator->Free(small[i]);
+      allocator->Free(big[i]);
+    }
+    EXPECT_EQ(RemoteWord(small_span->remote.load()).count(), 0u);
+    EXPECT_EQ(RemoteWord(big_span->remote.load()).count(), 0u);
+    EXPECT_EQ(allocator->BatchedBlocksForTesting(small_span), 20u);
+    EXPECT_EQ(allocator->BatchedBlocksForTesting(big_span), 20u);
+    // A refill of any class pushes every batch.
+    std::vector<void*> refill = FillOneSpan(allocator, 48);
+    refill.push_back(allocator->Alloc(48));
+    EXPECT_EQ(RemoteWord(small_span->remote.load()).count(), 20u);
+    EXPECT_EQ(RemoteWord(big_span->remote.load()).count(), 20u);
+    for (void* p : refill) allocator->Free(p);
+    for (size_t i = 20; i < small.size(); ++i) allocator->Free(small[i]);
+    for (size_t i = 20; i < big.size(); ++i) allocator->Free(big[i]);
+  }).join();  // thread exit pushes the rest
+  EXPECT_EQ(small_span->block_bytes, 0u) << "every block freed: the span is back in the pool";
+  EXPECT_EQ(big_span->block_bytes, 0u);
+  allocator->Free(extra_small);
+  allocator->Free(extra_big);
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TYPED_TEST(AllocatorTest, ReusableSpansAreRevivedBeforeFreshOnes) {
   TestAllocator<TypeParam> allocator;
   const size_t size = 256;

@@ -35,6 +35,13 @@ inline constexpr uint32_t kRemoteBatchSlots = 16;
 inline uint32_t RemoteBatchSlotOf(const SpanMeta* span) {
   return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(span) / sizeof(SpanMeta) % kRemoteBatchSlots);
 }
+// The same slot's byte offset in the array, in one shift and one mask (on the free fast path).
+inline uintptr_t RemoteBatchOffsetOf(const SpanMeta* span) {
+  static_assert(sizeof(SpanMeta) % sizeof(RemoteBatch) == 0 && (kRemoteBatchSlots & (kRemoteBatchSlots - 1)) == 0);
+  constexpr uintptr_t kScale = sizeof(SpanMeta) / sizeof(RemoteBatch);  // a power of two: both are
+  static_assert((kScale & (kScale - 1)) == 0);
+  return (reinterpret_cast<uintptr_t>(span) / kScale) & ((kRemoteBatchSlots - 1) * sizeof(RemoteBatch));
+}
 
 // Hardened: fresh blocks are handed out in random order within windows of this many consecutive blocks.
 inline constexpr uint32_t kFreshWindowBlocks = 8;

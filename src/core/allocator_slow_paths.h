@@ -486,7 +486,10 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
   }
   CountRemoteFree(span->class_id);
   Lab* lab = tls_binding_.lab;
-  if (tls_binding_.token != token_ || lab == &kEmptyLab) {  // no LAB of this instance: push at once
+  // Pushed at once: frees by a thread without a LAB of this instance, and blocks of kUnbatchedBlockBytes or
+  // more (a batch of them would hold up to a span's worth, 2 MiB, until the thread's next refill; with 16 batches
+  // a thread that freed such blocks and then idled would hold 32 MiB nobody could use).
+  if (tls_binding_.token != token_ || lab == &kEmptyLab || span->block_bytes >= kUnbatchedBlockBytes) {
     codec_.Store(block, nullptr);
     AsanPoisonFreeBlock(block, span->block_bytes);
     PushRemoteChain(span, block, block, 1);

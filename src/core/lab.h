@@ -32,6 +32,9 @@ inline constexpr uint32_t kRemoteBatchBlocks = 64;
 // thread allocated) still chains them instead of pushing one block per CAS. All of them are pushed whenever the
 // thread refills a class, so their blocks never wait longer than the thread's next refill (or its exit).
 inline constexpr uint32_t kRemoteBatchSlots = 16;
+// Remote frees of blocks this big or bigger are not batched (a CAS each costs little next to the block); so the
+// batches of a LAB hold at most 16 spans of up to 256 KiB (16 KiB blocks), 4 MiB, between refills.
+inline constexpr uint32_t kUnbatchedBlockBytes = 16 * 1024;
 inline uint32_t RemoteBatchSlotOf(const SpanMeta* span) {
   return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(span) / sizeof(SpanMeta) % kRemoteBatchSlots);
 }

@@ -492,6 +492,28 @@ TYPED_TEST(AllocatorTest, RemoteFreesAlternatingBetweenSpansAreBatchedPerSpan) {
   EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
 }
 
+// A batch of big blocks would keep up to a span's worth of memory from everyone until the thread's next refill.
+TYPED_TEST(AllocatorTest, RemoteFreesOfBlocksOf16KiBAndMoreAreNotBatched) {
+  TestAllocator<TypeParam> allocator;
+  for (size_t size : {size_t{kUnbatchedBlockBytes} - 1024, size_t{kUnbatchedBlockBytes}}) {
+    std::vector<void*> blocks = FillOneSpan(allocator, size);
+    void* extra = allocator->Alloc(size);  // the filled span floats
+    SpanMeta* span = allocator->SpanOfForTesting(blocks[0]);
+    std::thread([&] {
+      allocator->Free(allocator->Alloc(32));  // binds this thread to a LAB of the instance
+      allocator->Free(blocks[0]);
+      allocator->Free(blocks[1]);
+      const bool batched = size < kUnbatchedBlockBytes;
+      EXPECT_EQ(RemoteWord(span->remote.load()).count(), batched ? 0u : 2u) << size;
+      EXPECT_EQ(allocator->BatchedBlocksForTesting(span), batched ? 2u : 0u) << size;
+    }).join();
+    for (size_t i = 2; i < blocks.size(); ++i) allocator->Free(blocks[i]);
+    allocator->Free(extra);
+  }
+  EXPECT_TRUE(allocator->IsValidForTesting());
+  EXPECT_EQ(allocator->LiveBytesForTesting(), 0u);
+}
+
 TYPED_TEST(AllocatorTest, ReusableSpansAreRevivedBeforeFreshOnes) {
   TestAllocator<TypeParam> allocator;
   const size_t size = 256;

@@ -385,8 +385,7 @@ class Allocator {
     // The token first: its registers are free again before the batch's address is formed (one register fewer
     // for Free, which then saves none on its local path). The constant empty LAB's batches never name a span.
     if (SC_UNLIKELY(binding.token != token_)) return false;
-    RemoteBatch& batch =
-        *reinterpret_cast<RemoteBatch*>(reinterpret_cast<char*>(lab->remote_batches) + RemoteBatchOffsetOf(span));
+    RemoteBatch& batch = RemoteBatchFor(lab, span);
     if (SC_UNLIKELY(batch.span != span || batch.count >= kRemoteBatchBlocks)) return false;
     ++lab->freed_blocks[span->class_id];
     codec_.Store(block, batch.head);

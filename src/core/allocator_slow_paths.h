@@ -497,7 +497,7 @@ void Allocator<P, Os>::FreeRemote(SpanMeta* span, void* block) {
   }
   // Start a new chain: the one in this span's batch slot (another span's, or full) is pushed first. The compiler
   // fence keeps `count` last, as a fork() child relies on (lab.h).
-  RemoteBatch& batch = lab->remote_batches[RemoteBatchSlotOf(span)];
+  RemoteBatch& batch = RemoteBatchFor(lab, span);
   FlushRemoteBatch(batch);
   codec_.Store(block, nullptr);
   batch.span = span;

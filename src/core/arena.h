@@ -372,12 +372,7 @@ class Arena {
     if (spans < kMinArenaSpans) return false;
     const MetadataLayout layout = LayOutMetadata(spans, guarded, with_bitmaps);
     const size_t total = layout.bytes + (spans << kVirtualSpanShift);
-    uintptr_t start = 0;
-    for (unsigned attempt = 0; attempt < kSparseRangeAttempts && start == 0; ++attempt) {
-      start = RangeAwayFromNewMappings<Os>(layout.bytes, total, limit, attempt);
-      if (start == 0) return false;
-      if (!RangeIsUnmapped<Os>(start, total)) start = 0;
-    }
+    const uintptr_t start = UnmappedRangeAwayFromNewMappings<Os>(layout.bytes, total, limit, kSparseRangeAttempts);
     if (start == 0) return false;
     // The metadata arrays' reservation, at the start of the range; the regions give back what they do not map.
     if (!Os::MapAt(reinterpret_cast<void*>(start), layout.bytes, /*accessible=*/false)) return false;

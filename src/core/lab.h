@@ -35,10 +35,8 @@ inline constexpr uint32_t kRemoteBatchSlots = 16;
 // Remote frees of blocks this big or bigger are not batched (a CAS each costs little next to the block); so the
 // batches of a LAB hold at most 16 spans of up to 256 KiB (16 KiB blocks), 4 MiB, between refills.
 inline constexpr uint32_t kUnbatchedBlockBytes = 16 * 1024;
-inline uint32_t RemoteBatchSlotOf(const SpanMeta* span) {
-  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(span) / sizeof(SpanMeta) % kRemoteBatchSlots);
-}
-// The same slot's byte offset in the array, in one shift and one mask (on the free fast path).
+// The byte offset of `span`'s batch in a LAB's array: its metadata index modulo kRemoteBatchSlots, scaled, in one
+// shift and one mask (on the free fast path; the index form takes a shift more).
 inline uintptr_t RemoteBatchOffsetOf(const SpanMeta* span) {
   static_assert(sizeof(SpanMeta) % sizeof(RemoteBatch) == 0 && (kRemoteBatchSlots & (kRemoteBatchSlots - 1)) == 0);
   constexpr uintptr_t kScale = sizeof(SpanMeta) / sizeof(RemoteBatch);  // a power of two: both are
@@ -106,6 +104,11 @@ struct Lab {
   uint32_t index = 0;               // position in the registry; also picks the span-pool partition
   std::atomic<bool> in_use{false};  // set and cleared by the registry; read racily as a hint (span revival)
 };
+
+// The remote batch of `lab` that frees into `span` use (RemoteBatchOffsetOf).
+inline RemoteBatch& RemoteBatchFor(Lab* lab, const SpanMeta* span) {
+  return *reinterpret_cast<RemoteBatch*>(reinterpret_cast<char*>(lab->remote_batches) + RemoteBatchOffsetOf(span));
+}
 
 // Never written: its hot spans are all kEmptySpan.
 inline constinit Lab kEmptyLab{};

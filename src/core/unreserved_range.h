@@ -70,6 +70,18 @@ bool RangeIsUnmapped(uintptr_t start, size_t bytes) {
   return true;
 }
 
+// The first of `attempts` ranges RangeAwayFromNewMappings chooses that RangeIsUnmapped finds free (mappings placed
+// at fixed addresses, or an earlier instance's, can lie in one), or 0.
+template <class Os>
+uintptr_t UnmappedRangeAwayFromNewMappings(size_t probe_bytes, size_t total, size_t limit, unsigned attempts) {
+  for (unsigned attempt = 0; attempt < attempts; ++attempt) {
+    const uintptr_t start = RangeAwayFromNewMappings<Os>(probe_bytes, total, limit, attempt);
+    if (start == 0) return 0;
+    if (RangeIsUnmapped<Os>(start, total)) return start;
+  }
+  return 0;
+}
+
 }  // namespace scalloc::internal
 
 #endif  // SCALLOC_SRC_CORE_UNRESERVED_RANGE_H_

@@ -464,7 +464,7 @@ TYPED_TEST(AllocatorTest, RemoteFreesAlternatingBetweenSpansAreBatchedPerSpan) {
   void* extra_big = allocator->Alloc(128);
   SpanMeta* small_span = allocator->SpanOfForTesting(small[0]);
   SpanMeta* big_span = allocator->SpanOfForTesting(big[0]);
-  ASSERT_NE(RemoteBatchSlotOf(small_span), RemoteBatchSlotOf(big_span)) << "spans taken one after the other";
+  ASSERT_NE(RemoteBatchOffsetOf(small_span), RemoteBatchOffsetOf(big_span)) << "spans taken one after the other";
   std::thread([&] {
     allocator->Free(allocator->Alloc(32));  // binds this thread to a LAB of the instance
     for (uint32_t i = 0; i < 20; ++i) {
